@@ -1,0 +1,151 @@
+package gateway
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ssegate/ssegate/internal/streamid"
+)
+
+// Reasons a stream ends, as counted in ssegate_gateway_connections_closed_total.
+const (
+	reasonNormal      = "normal"
+	reasonSlow        = "slow"
+	reasonSendTimeout = "send_timeout"
+	reasonShutdown    = "shutdown"
+	reasonAuthExpired = "auth_expired"
+	reasonError       = "error"
+)
+
+// conn is one client stream's queue. The hub appends frames without
+// blocking; the stream's writer takes everything queued at once and writes
+// it in one go. A full queue closes the connection instead of waiting: the
+// client comes back with Last-Event-ID and loses nothing.
+type conn struct {
+	id       string
+	topics   []string // sorted
+	slots    []int    // position in each hub topic's member list (hub-owned)
+	maxQueue int
+	notify   chan struct{} // capacity 1: something to do
+	dropped  func()        // counts a frame lost to a full queue
+
+	mu       sync.Mutex
+	queue    []*frame
+	spare    []*frame
+	closed   bool
+	reason   string
+	pingDue  bool
+	draining bool
+
+	lastWrite atomic.Int64 // unix nanoseconds of the last successful write
+	expires   time.Time    // token expiry; zero = none
+}
+
+func newConn(id string, topics []string, maxQueue int, dropped func()) *conn {
+	return &conn{
+		id:       id,
+		topics:   topics,
+		slots:    make([]int, len(topics)),
+		maxQueue: maxQueue,
+		notify:   make(chan struct{}, 1),
+		dropped:  dropped,
+		queue:    make([]*frame, 0, 16),
+	}
+}
+
+func (c *conn) wake() {
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue adds f without blocking, or closes the connection when its queue
+// is full.
+func (c *conn) enqueue(f *frame) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.maxQueue {
+		c.closed, c.reason = true, reasonSlow
+		c.mu.Unlock()
+		c.dropped()
+		c.wake()
+		return
+	}
+	c.queue = append(c.queue, f)
+	first := len(c.queue) == 1
+	c.mu.Unlock()
+	if first {
+		c.wake()
+	}
+}
+
+// close ends the connection for reason (the first reason wins).
+func (c *conn) close(reason string) {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed, c.reason = true, reason
+	}
+	c.mu.Unlock()
+	c.wake()
+}
+
+// drain asks the writer to send the shutdown event and end the stream.
+func (c *conn) drain() {
+	c.mu.Lock()
+	c.draining = true
+	c.mu.Unlock()
+	c.wake()
+}
+
+// ping asks the writer for a keepalive if nothing was written for interval.
+func (c *conn) ping(now time.Time, interval time.Duration) {
+	if now.UnixNano()-c.lastWrite.Load() < int64(interval) {
+		return
+	}
+	c.mu.Lock()
+	c.pingDue = true
+	c.mu.Unlock()
+	c.wake()
+}
+
+// work is what the writer takes in one pass.
+type work struct {
+	frames   []*frame
+	ping     bool
+	closed   bool
+	reason   string
+	draining bool
+}
+
+// take swaps the queue out. The returned frames are valid until the next
+// take, which reuses their slice.
+func (c *conn) take() work {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	w := work{frames: c.queue, ping: c.pingDue, closed: c.closed, reason: c.reason, draining: c.draining}
+	clear(c.spare)
+	c.queue, c.spare = c.spare[:0], c.queue
+	c.pingDue = false
+	return w
+}
+
+// positions tracks a connection's place in each topic and filters what was
+// already sent (replay and live overlap, or a client ahead of this process).
+type positions []streamid.ID
+
+// advance reports whether f is new for the connection and records it.
+func (p positions) advance(ti int, f *frame) bool {
+	if !f.hasID {
+		return true
+	}
+	if !p[ti].Less(f.id) {
+		return false
+	}
+	p[ti] = f.id
+	return true
+}

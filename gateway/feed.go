@@ -1,0 +1,215 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ssegate/ssegate/internal/broker"
+	"github.com/ssegate/ssegate/internal/streamid"
+)
+
+// historyPage is how many events one history read returns.
+const historyPage = 1000
+
+// feed connects the broker to the hub. It reference-counts topics so the
+// process subscribes to a topic when its first local client arrives and
+// unsubscribes when the last one leaves, and it repairs the gaps a lost
+// subscription leaves by reading history before live messages continue.
+type feed struct {
+	broker  Broker
+	hub     *hub
+	log     *slog.Logger
+	metrics *Metrics
+	timeout time.Duration // bound on subscribing a new topic
+
+	mu     sync.Mutex
+	topics map[string]*feedTopic
+	ctx    context.Context // lives as long as Run; backfills stop with it
+	wg     sync.WaitGroup
+	filled map[string]bool // topics with a backfill running
+}
+
+type feedTopic struct {
+	refs  int
+	ready chan struct{}
+	err   error
+}
+
+func newFeed(b Broker, h *hub, log *slog.Logger, m *Metrics, timeout time.Duration) *feed {
+	return &feed{
+		broker: b, hub: h, log: log, metrics: m, timeout: timeout,
+		topics: make(map[string]*feedTopic),
+		filled: make(map[string]bool),
+		ctx:    context.Background(),
+	}
+}
+
+// run holds the broker subscription until ctx ends and waits for the
+// backfills it started.
+func (f *feed) run(ctx context.Context) error {
+	f.mu.Lock()
+	f.ctx = ctx
+	f.mu.Unlock()
+	err := f.broker.Run(ctx, f)
+	f.wg.Wait()
+	return err
+}
+
+// acquire makes sure every topic is subscribed and positioned; the caller
+// must release the same topics once, also after an error (acquire releases
+// what it took when it fails).
+func (f *feed) acquire(ctx context.Context, topics []string) error {
+	var fresh []string
+	waits := make([]*feedTopic, 0, len(topics))
+	f.mu.Lock()
+	for _, name := range topics {
+		ft := f.topics[name]
+		if ft == nil {
+			ft = &feedTopic{ready: make(chan struct{})}
+			f.topics[name] = ft
+			f.hub.open(name)
+			fresh = append(fresh, name)
+		}
+		ft.refs++
+		waits = append(waits, ft)
+	}
+	f.mu.Unlock()
+	if len(fresh) > 0 {
+		err := f.start(ctx, fresh)
+		f.mu.Lock()
+		for _, name := range fresh {
+			ft := f.topics[name]
+			ft.err = err
+			close(ft.ready)
+		}
+		f.mu.Unlock()
+	}
+	for _, ft := range waits {
+		select {
+		case <-ft.ready:
+			if ft.err != nil {
+				f.release(topics)
+				return ft.err
+			}
+		case <-ctx.Done():
+			f.release(topics)
+			return fmt.Errorf("waiting for subscription: %w", errors.Join(broker.ErrUnavailable, ctx.Err()))
+		}
+	}
+	return nil
+}
+
+// start subscribes new topics and learns their newest IDs, while the hub
+// holds their live messages back so none falls between the two.
+func (f *feed) start(ctx context.Context, topics []string) error {
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	if err := f.broker.Subscribe(ctx, topics); err != nil {
+		return err
+	}
+	for _, name := range topics {
+		last, err := f.broker.Last(ctx, name)
+		if err != nil {
+			return err
+		}
+		f.hub.release(name, last, 0)
+	}
+	return nil
+}
+
+// release drops one reference to each topic.
+func (f *feed) release(topics []string) {
+	var gone []string
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, name := range topics {
+		ft := f.topics[name]
+		if ft == nil {
+			continue
+		}
+		ft.refs--
+		if ft.refs == 0 {
+			delete(f.topics, name)
+			f.hub.remove(name)
+			gone = append(gone, name)
+		}
+	}
+	if len(gone) > 0 {
+		// Under the lock, so a new acquire of the same topic subscribes after this.
+		f.broker.Unsubscribe(gone)
+	}
+}
+
+// Message implements broker.Sink.
+func (f *feed) Message(topic string, payload []byte) { f.hub.message(topic, payload) }
+
+// Resubscribed implements broker.Sink: hold the topic's live messages from
+// this instant and read what was missed from history.
+func (f *feed) Resubscribed(topic string) {
+	gen, ok := f.hub.hold(topic)
+	if !ok {
+		return
+	}
+	f.metrics.Resubscriptions.Inc()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.filled[topic] {
+		return // the running backfill sees the new hold generation and reads again
+	}
+	f.filled[topic] = true
+	f.wg.Add(1)
+	go f.backfill(f.ctx, topic, gen)
+}
+
+// backfill reads topic's history from its last dispatched ID until the
+// hold can be released with nothing missing.
+func (f *feed) backfill(ctx context.Context, topic string, gen int) {
+	defer f.wg.Done()
+	defer func() {
+		f.mu.Lock()
+		delete(f.filled, topic)
+		f.mu.Unlock()
+	}()
+	retry := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		after, ok := f.hub.lastID(topic)
+		if !ok {
+			return // no client left
+		}
+		page, err := f.broker.History(ctx, topic, after, streamid.Zero, historyPage)
+		if err != nil {
+			f.log.Warn("backfill read failed; retrying", "topic", topic, "err", err)
+			select {
+			case <-time.After(retry):
+			case <-ctx.Done():
+				return
+			}
+			retry = min(retry*2, 2*time.Second)
+			continue
+		}
+		if page.Lost {
+			// Missed more than history keeps: clients resume (and are told
+			// with a reset) from their own positions.
+			f.log.Warn("backfill impossible; disconnecting the topic's clients", "topic", topic, "reason", page.Reason)
+			f.hub.release(topic, page.Last, 0)
+			f.hub.evictTopic(topic, reasonError)
+			return
+		}
+		for _, e := range page.Entries {
+			if f.hub.dispatchHistory(topic, e) {
+				f.metrics.Backfilled.Inc()
+			}
+		}
+		if len(page.Entries) == historyPage {
+			continue
+		}
+		if f.hub.release(topic, streamid.Zero, gen) {
+			return
+		}
+		gen, _ = f.hub.hold(topic)
+	}
+}

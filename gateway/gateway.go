@@ -1,0 +1,233 @@
+// Package gateway is ssegate's SSE gateway: it holds one broker subscription
+// per process and fans every message out to many Server-Sent Events clients
+// (browser EventSource), resuming each client from its Last-Event-ID.
+//
+// The path of one event: the broker delivers a channel message to the feed,
+// which hands it to the hub; the hub encodes the SSE frame once and queues
+// the same bytes on every local connection of the topic without blocking; each
+// connection's writer drains its queue in one write with a deadline. A client
+// that cannot keep up is disconnected instead of slowing the others, and comes
+// back through its browser's automatic reconnection with Last-Event-ID, which
+// the gateway answers from the topic's history before going live again.
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ssegate/ssegate/internal/broker"
+	"github.com/ssegate/ssegate/internal/httperr"
+	"github.com/ssegate/ssegate/internal/streamid"
+)
+
+// Broker is what the gateway needs from the message bus. Implementations
+// must be safe for concurrent use; redisbroker and membroker provide it.
+type Broker interface {
+	// Run holds the subscription until ctx ends, handing messages to sink.
+	Run(ctx context.Context, sink broker.Sink) error
+	// Subscribe returns once every topic is subscribed.
+	Subscribe(ctx context.Context, topics []string) error
+	// Unsubscribe drops topics without waiting.
+	Unsubscribe(topics []string)
+	// Healthy reports whether the subscription is up.
+	Healthy() bool
+	// History reads a page of a topic's history after a position.
+	History(ctx context.Context, topic string, after, until streamid.ID, limit int) (broker.Page, error)
+	// Last returns the newest ID a topic ever had.
+	Last(ctx context.Context, topic string) (streamid.ID, error)
+}
+
+// Config tunes a gateway. Zero values take the defaults in DefaultConfig.
+type Config struct {
+	PingInterval     time.Duration // keepalive comment after this much silence
+	SendTimeout      time.Duration // deadline of one write to a client
+	Retry            time.Duration // reconnection delay suggested to browsers
+	QueueSize        int           // frames queued per client before eviction
+	MaxTopics        int           // topics per connection
+	MaxTopicLen      int           // bytes per topic name
+	SubscribeTimeout time.Duration // bound on subscribing a new topic
+	DrainWindow      time.Duration // open streams are closed spread over this
+	MaxConnections   int           // 0 = unlimited
+	MaxConnsPerIP    int           // 0 = unlimited
+	ConnectRatePerIP float64       // new streams per second per IP; 0 = unlimited
+	ConnectBurst     int           // burst for ConnectRatePerIP
+	// Auth verifies subscriber credentials; nil lets anyone subscribe to any
+	// topic, as the old endpoint did.
+	Auth     Authenticator
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+}
+
+// DefaultConfig returns the settings of the old system (15 s keepalive,
+// 30 s send timeout) and ssegate's defaults for the rest.
+func DefaultConfig() Config {
+	return Config{
+		PingInterval:     15 * time.Second,
+		SendTimeout:      30 * time.Second,
+		Retry:            2 * time.Second,
+		QueueSize:        1024,
+		MaxTopics:        32,
+		MaxTopicLen:      128,
+		SubscribeTimeout: 5 * time.Second,
+		DrainWindow:      10 * time.Second,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	set := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	set(&c.PingInterval, d.PingInterval)
+	set(&c.SendTimeout, d.SendTimeout)
+	set(&c.Retry, d.Retry)
+	set(&c.SubscribeTimeout, d.SubscribeTimeout)
+	if c.DrainWindow < 0 {
+		c.DrainWindow = 0
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = d.QueueSize
+	}
+	if c.MaxTopics <= 0 {
+		c.MaxTopics = d.MaxTopics
+	}
+	if c.MaxTopicLen <= 0 {
+		c.MaxTopicLen = d.MaxTopicLen
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	return c
+}
+
+// Server serves SSE streams from one broker.
+type Server struct {
+	cfg      Config
+	broker   Broker
+	log      *slog.Logger
+	metrics  *Metrics
+	hub      *hub
+	feed     *feed
+	limits   *limiter
+	draining atomic.Bool
+	connSeq  atomic.Uint64
+	prefix   string
+}
+
+// New builds a gateway on b. Call Run to start it and Register to mount its
+// routes.
+func New(b Broker, cfg Config) *Server {
+	cfg = cfg.withDefaults()
+	s := &Server{cfg: cfg, broker: b, log: cfg.Logger}
+	s.metrics = NewMetrics(cfg.Registry, b.Healthy)
+	s.hub = newHub(cfg.Logger, s.metrics)
+	s.feed = newFeed(b, s.hub, cfg.Logger, s.metrics, cfg.SubscribeTimeout)
+	s.limits = newLimiter(cfg.MaxConnections, cfg.MaxConnsPerIP, cfg.ConnectRatePerIP, cfg.ConnectBurst)
+	s.prefix = strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-"
+	return s
+}
+
+// Metrics returns the gateway's metrics (for tests and embedding).
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+func (s *Server) nextID() string {
+	return s.prefix + strconv.FormatUint(s.connSeq.Add(1), 36)
+}
+
+// Register mounts the gateway's routes on e.
+func (s *Server) Register(e *echo.Echo) {
+	e.GET("/api/sse/stream", s.stream)
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/readyz", s.ready)
+}
+
+func (s *Server) ready(c echo.Context) error {
+	switch {
+	case s.draining.Load():
+		return httperr.Unavailable("draining", "the gateway is shutting down", s.cfg.Retry)
+	case !s.broker.Healthy():
+		return httperr.Unavailable("redis_unavailable", "the broker subscription is down", s.cfg.Retry)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "connections": s.hub.count()})
+}
+
+// Run runs the subscription and the keepalive clock until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.clock(ctx)
+	}()
+	err := s.feed.run(ctx)
+	wg.Wait()
+	return err
+}
+
+// clock is the one ticker behind every connection's keepalive: no
+// per-connection timers.
+func (s *Server) clock(ctx context.Context) {
+	tick := min(s.cfg.PingInterval/2, time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			s.hub.each(func(c *conn) { c.ping(now, s.cfg.PingInterval) })
+		}
+	}
+}
+
+// Drain stops taking streams (readiness fails at once) and closes the open
+// ones spread over the drain window, each with a shutdown event and a retry
+// hint, so clients reconnect to other replicas gradually. It returns when
+// every stream was asked to close or ctx ends.
+func (s *Server) Drain(ctx context.Context) {
+	s.draining.Store(true)
+	var conns []*conn
+	s.hub.each(func(c *conn) { conns = append(conns, c) })
+	if len(conns) == 0 {
+		return
+	}
+	s.log.Info("draining streams", "streams", len(conns), "window", s.cfg.DrainWindow)
+	step := s.cfg.DrainWindow / time.Duration(len(conns))
+	start := time.Now()
+	for i, c := range conns {
+		if wait := time.Until(start.Add(step * time.Duration(i))); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				for _, rest := range conns[i:] {
+					rest.drain()
+				}
+				return
+			}
+		}
+		c.drain()
+	}
+}
+
+// Draining reports whether Drain has begun.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
+// Connections returns the number of open streams.
+func (s *Server) Connections() int { return s.hub.count() }

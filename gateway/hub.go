@@ -1,0 +1,305 @@
+package gateway
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ssegate/ssegate/internal/broker"
+	"github.com/ssegate/ssegate/internal/envelope"
+	"github.com/ssegate/ssegate/internal/sse"
+	"github.com/ssegate/ssegate/internal/streamid"
+)
+
+// maxPending bounds the live messages a topic holds back while it is being
+// backfilled; past it they are dropped and the backfill reads them from
+// history instead.
+const maxPending = 65536
+
+// frame is one event ready for the wire. It is encoded once, when it
+// arrives, and the same bytes are shared by every connection that gets it.
+type frame struct {
+	topic    string
+	id       streamid.ID
+	hasID    bool
+	full     []byte // the whole frame, with the topic's own id line
+	body     []byte // full without its id line, for multi-topic connections
+	accepted time.Time
+}
+
+func newFrame(topic string, id streamid.ID, hasID bool, event string, data []byte, accepted time.Time) *frame {
+	name, err := sse.NewEventName(event)
+	if err != nil {
+		name = "" // only hand-made envelopes can get here; the publisher validates names
+	}
+	f := &frame{topic: topic, id: id, hasID: hasID, accepted: accepted}
+	buf := make([]byte, 0, 48+len(event)+len(data)+len(data)/32)
+	if hasID {
+		buf = sse.AppendIDLine(buf, sse.ID(id.String()))
+	}
+	idLen := len(buf)
+	buf = sse.AppendEvent(buf, "", name, data)
+	f.full, f.body = buf, buf[idLen:]
+	return f
+}
+
+// member is a connection's place in a topic.
+type member struct {
+	c  *conn
+	ti int // index of the topic in the connection's topic list
+}
+
+// hubTopic is the hub's state for one topic.
+type hubTopic struct {
+	mu      sync.Mutex
+	last    streamid.ID // newest ID dispatched (or known at subscription)
+	members []member
+	holding bool // live messages wait in pending while history is read
+	holdGen int
+	pending []*frame
+	dropped bool // pending overflowed
+}
+
+// hub fans messages out to the connections of this process. It knows no
+// Redis and no HTTP: it turns broker messages into frames, orders them by ID
+// per topic, and queues them on connections without ever blocking.
+type hub struct {
+	log     *slog.Logger
+	metrics *Metrics
+
+	mu     sync.RWMutex
+	topics map[string]*hubTopic
+	conns  map[*conn]struct{}
+}
+
+func newHub(log *slog.Logger, m *Metrics) *hub {
+	return &hub{log: log, metrics: m, topics: make(map[string]*hubTopic), conns: make(map[*conn]struct{})}
+}
+
+func (h *hub) topic(name string) *hubTopic {
+	h.mu.RLock()
+	t := h.topics[name]
+	h.mu.RUnlock()
+	return t
+}
+
+// open creates a topic that holds live messages back until release, so a
+// subscription and the read of the topic's newest ID can happen without a
+// window in which a message is missed.
+func (h *hub) open(name string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.topics[name] == nil {
+		h.topics[name] = &hubTopic{holding: true}
+		h.metrics.Topics.Inc()
+	}
+}
+
+// remove forgets a topic that no connection uses any more.
+func (h *hub) remove(name string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.topics[name] != nil {
+		delete(h.topics, name)
+		h.metrics.Topics.Dec()
+	}
+}
+
+// message is the broker sink's entry point for a channel message.
+func (h *hub) message(topic string, payload []byte) {
+	t := h.topic(topic)
+	if t == nil {
+		return // unsubscribed a moment ago
+	}
+	env, ok, err := envelope.Decode(payload)
+	if err != nil {
+		h.log.Warn("dropping malformed envelope", "topic", topic, "err", err)
+		return
+	}
+	kind := "raw"
+	if ok {
+		kind = "envelope"
+	}
+	h.metrics.Received.WithLabelValues(kind).Inc()
+	start := time.Now()
+	f := newFrame(topic, env.ID, ok, env.Event, env.Data, env.AcceptedAt)
+	t.mu.Lock()
+	if t.holding {
+		if len(t.pending) < maxPending {
+			t.pending = append(t.pending, f)
+		} else {
+			t.dropped = true
+		}
+		t.mu.Unlock()
+		return
+	}
+	h.dispatchLocked(t, f)
+	t.mu.Unlock()
+	h.metrics.FanoutDuration.Observe(time.Since(start).Seconds())
+}
+
+// dispatchLocked queues f on every member unless it is not newer than what
+// the topic already dispatched (a duplicate from history and live overlapping).
+func (h *hub) dispatchLocked(t *hubTopic, f *frame) {
+	if f.hasID {
+		if !t.last.Less(f.id) {
+			return
+		}
+		t.last = f.id
+	}
+	for _, m := range t.members {
+		m.c.enqueue(f)
+	}
+}
+
+// dispatchHistory dispatches an event read from history while the topic
+// holds live messages back.
+func (h *hub) dispatchHistory(topic string, e broker.Entry) bool {
+	t := h.topic(topic)
+	if t == nil {
+		return false
+	}
+	f := newFrame(topic, e.ID, true, e.Event, e.Data, e.AcceptedAt)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	before := t.last
+	h.dispatchLocked(t, f)
+	return before != t.last
+}
+
+// hold makes the topic hold live messages back and returns the hold's
+// generation, which release must present.
+func (h *hub) hold(topic string) (gen int, ok bool) {
+	t := h.topic(topic)
+	if t == nil {
+		return 0, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.holding = true
+	t.holdGen++
+	return t.holdGen, true
+}
+
+// lastID is the newest ID dispatched on topic.
+func (h *hub) lastID(topic string) (streamid.ID, bool) {
+	t := h.topic(topic)
+	if t == nil {
+		return streamid.ID{}, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.last, true
+}
+
+// release ends a hold: known becomes the topic's position if it is newer,
+// and the held messages are dispatched in order. It fails, and the topic
+// keeps holding, when another hold began since gen (gen 0 skips the check)
+// or when held messages were dropped: the caller must read history again.
+func (h *hub) release(topic string, known streamid.ID, gen int) bool {
+	t := h.topic(topic)
+	if t == nil {
+		return true
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if (gen != 0 && gen != t.holdGen) || t.dropped {
+		t.dropped = false
+		t.pending = t.pending[:0]
+		return false
+	}
+	if t.last.Less(known) {
+		t.last = known
+	}
+	for _, f := range t.pending {
+		h.dispatchLocked(t, f)
+	}
+	t.pending, t.holding = nil, false
+	return true
+}
+
+// join adds c to its topics and returns each topic's current position: every
+// event after it will be queued on c, every event up to it is in history.
+func (h *hub) join(c *conn) []streamid.ID {
+	h.mu.Lock()
+	h.conns[c] = struct{}{}
+	ts := make([]*hubTopic, len(c.topics))
+	for i, name := range c.topics {
+		ts[i] = h.topics[name]
+	}
+	h.mu.Unlock()
+	snap := make([]streamid.ID, len(ts))
+	for i, t := range ts {
+		if t == nil {
+			continue
+		}
+		t.mu.Lock()
+		c.slots[i] = len(t.members)
+		t.members = append(t.members, member{c: c, ti: i})
+		snap[i] = t.last
+		t.mu.Unlock()
+	}
+	return snap
+}
+
+// leave removes c from its topics.
+func (h *hub) leave(c *conn) {
+	h.mu.Lock()
+	delete(h.conns, c)
+	ts := make([]*hubTopic, len(c.topics))
+	for i, name := range c.topics {
+		ts[i] = h.topics[name]
+	}
+	h.mu.Unlock()
+	for i, t := range ts {
+		if t == nil {
+			continue
+		}
+		t.mu.Lock()
+		slot := c.slots[i]
+		if slot < len(t.members) && t.members[slot].c == c {
+			lastIdx := len(t.members) - 1
+			moved := t.members[lastIdx]
+			t.members[slot] = moved
+			moved.c.slots[moved.ti] = slot
+			t.members[lastIdx] = member{}
+			t.members = t.members[:lastIdx]
+		}
+		t.mu.Unlock()
+	}
+}
+
+// evictTopic disconnects every client of topic, so each resumes from its
+// own Last-Event-ID (used when the gateway itself could not recover a gap).
+func (h *hub) evictTopic(topic, reason string) {
+	t := h.topic(topic)
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	members := append([]member(nil), t.members...)
+	t.mu.Unlock()
+	for _, m := range members {
+		m.c.close(reason)
+	}
+}
+
+// each calls fn for every connection.
+func (h *hub) each(fn func(*conn)) {
+	h.mu.RLock()
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.RUnlock()
+	for _, c := range conns {
+		fn(c)
+	}
+}
+
+// count returns the number of connections.
+func (h *hub) count() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.conns)
+}

@@ -1,0 +1,91 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// latencyBuckets cover what a fan-out or delivery can take, from tens of
+// microseconds on an idle process to seconds when a client is far behind.
+var latencyBuckets = []float64{
+	0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+}
+
+// Metrics are the gateway's Prometheus metrics. Names and meanings are
+// listed in the README's operations section and docs/CONTRACT.md.
+type Metrics struct {
+	Connections       prometheus.Gauge
+	ConnectionsOpened prometheus.Counter
+	ConnectionsClosed *prometheus.CounterVec
+	Rejected          *prometheus.CounterVec
+	Received          *prometheus.CounterVec
+	Delivered         prometheus.Counter
+	Replayed          prometheus.Counter
+	Resets            *prometheus.CounterVec
+	Evicted           *prometheus.CounterVec
+	QueueDropped      prometheus.Counter
+	FanoutDuration    prometheus.Histogram
+	DeliveryLatency   prometheus.Histogram
+	SubscriptionUp    prometheus.GaugeFunc
+	Resubscriptions   prometheus.Counter
+	Backfilled        prometheus.Counter
+	Topics            prometheus.Gauge
+}
+
+// NewMetrics creates the gateway's metrics and registers them with reg.
+// healthy backs the subscription gauge, read at scrape time.
+func NewMetrics(reg prometheus.Registerer, healthy func() bool) *Metrics {
+	hist := func(name, help string) prometheus.Histogram {
+		return prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: name, Help: help, Buckets: latencyBuckets,
+			NativeHistogramBucketFactor:     1.1,
+			NativeHistogramMaxBucketNumber:  160,
+			NativeHistogramMinResetDuration: time.Hour,
+		})
+	}
+	m := &Metrics{
+		Connections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ssegate_gateway_connections", Help: "Open SSE streams."}),
+		ConnectionsOpened: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ssegate_gateway_connections_opened_total", Help: "SSE streams opened."}),
+		ConnectionsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ssegate_gateway_connections_closed_total", Help: "SSE streams closed, by reason (normal, slow, send_timeout, shutdown, auth_expired, error)."}, []string{"reason"}),
+		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ssegate_gateway_connections_rejected_total", Help: "Stream requests refused before the stream started, by reason."}, []string{"reason"}),
+		Received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ssegate_gateway_events_received_total", Help: "Messages received from the broker, by kind (envelope: published through the publisher; raw: legacy PUBLISH)."}, []string{"kind"}),
+		Delivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ssegate_gateway_events_delivered_total", Help: "Events written to clients, live and replayed."}),
+		Replayed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ssegate_gateway_events_replayed_total", Help: "Events written to clients from history on resume."}),
+		Resets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ssegate_gateway_resets_sent_total", Help: "Reset events sent because a Last-Event-ID could not be resumed, by reason."}, []string{"reason"}),
+		Evicted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ssegate_gateway_clients_evicted_total", Help: "Clients disconnected for not keeping up, by reason (queue_full, send_timeout)."}, []string{"reason"}),
+		QueueDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ssegate_gateway_queue_dropped_events_total", Help: "Events not queued for a client because its queue was full; the client is evicted and recovers them on reconnect."}),
+		FanoutDuration: hist("ssegate_gateway_fanout_duration_seconds",
+			"Time from a message's arrival to its being queued for every local client."),
+		DeliveryLatency: hist("ssegate_gateway_delivery_latency_seconds",
+			"Time from the publisher accepting an event to its being written to a client."),
+		SubscriptionUp: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "ssegate_gateway_redis_subscription_up", Help: "1 when the broker subscription is healthy, else 0."},
+			func() float64 {
+				if healthy() {
+					return 1
+				}
+				return 0
+			}),
+		Resubscriptions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ssegate_gateway_redis_resubscriptions_total", Help: "Topic subscriptions re-established after the subscription connection was lost."}),
+		Backfilled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "ssegate_gateway_backfilled_events_total", Help: "Events recovered from history after a re-subscription."}),
+		Topics: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "ssegate_gateway_topics", Help: "Topics this process is subscribed to."}),
+	}
+	reg.MustRegister(m.Connections, m.ConnectionsOpened, m.ConnectionsClosed, m.Rejected, m.Received,
+		m.Delivered, m.Replayed, m.Resets, m.Evicted, m.QueueDropped, m.FanoutDuration, m.DeliveryLatency,
+		m.SubscriptionUp, m.Resubscriptions, m.Backfilled, m.Topics)
+	return m
+}

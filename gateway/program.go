@@ -1,0 +1,141 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ssegate/ssegate/gateway/web"
+	"github.com/ssegate/ssegate/internal/broker"
+	"github.com/ssegate/ssegate/internal/broker/membroker"
+	"github.com/ssegate/ssegate/internal/broker/redisbroker"
+	"github.com/ssegate/ssegate/internal/httpserver"
+)
+
+// ProgramConfig is everything the gateway process needs.
+type ProgramConfig struct {
+	Config
+	// RedisURL selects the Redis broker; empty runs the embedded in-process
+	// broker (development and demos).
+	RedisURL       string
+	SentinelMaster string
+	Sharded        bool
+	History        broker.HistoryConfig
+	ShutdownGrace  time.Duration
+	HTTP           httpserver.Options
+	// Embed mounts extra routes in embedded mode, given the in-process
+	// broker: the publisher API, so one process serves both sides.
+	Embed func(e *echo.Echo, b *membroker.Broker, reg prometheus.Registerer)
+}
+
+// Program is a running gateway process: HTTP server, broker and fan-out.
+type Program struct {
+	cfg    ProgramConfig
+	server *Server
+	echo   *echo.Echo
+	close  func()
+	broker Broker
+	mem    *membroker.Broker
+}
+
+// NewProgram builds the gateway from cfg; Run starts it.
+func NewProgram(cfg ProgramConfig) (*Program, error) {
+	if cfg.HTTP.Registry == nil {
+		cfg.HTTP.Registry = prometheus.NewRegistry()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = 25 * time.Second
+	}
+	cfg.HTTP.Logger = cfg.Logger
+	cfg.HTTP.StreamRoutes = append(cfg.HTTP.StreamRoutes, "/api/sse/stream")
+	cfg.Registry = cfg.HTTP.Registry
+	p := &Program{cfg: cfg, close: func() {}}
+	if cfg.RedisURL == "" {
+		p.mem = membroker.New(cfg.History)
+		p.broker = p.mem
+		cfg.Logger.Warn("no SSEGATE_REDIS_URL: running the embedded in-process broker (single process, history in memory). " +
+			"Set SSEGATE_REDIS_URL=redis://host:6379/0 (or -redis-url) to use Redis and run several gateways.")
+	} else {
+		rb, err := redisbroker.New(redisbroker.Options{
+			URL: cfg.RedisURL, SentinelMaster: cfg.SentinelMaster, Sharded: cfg.Sharded,
+			History: cfg.History, Logger: cfg.Logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		p.broker, p.close = rb, rb.Close
+	}
+	p.server = New(p.broker, cfg.Config)
+	p.echo = httpserver.NewEcho(cfg.HTTP)
+	p.server.Register(p.echo)
+	if err := mountWeb(p.echo); err != nil {
+		p.close()
+		return nil, err
+	}
+	if p.mem != nil && cfg.Embed != nil {
+		cfg.Embed(p.echo, p.mem, cfg.HTTP.Registry)
+	}
+	return p, nil
+}
+
+// mountWeb serves the demo page at / and its files under /static/.
+func mountWeb(e *echo.Echo) error {
+	files := web.FS()
+	index, err := fs.ReadFile(files, "index.html")
+	if err != nil {
+		return fmt.Errorf("demo page: %w", err)
+	}
+	e.GET("/", func(c echo.Context) error {
+		return c.HTMLBlob(http.StatusOK, index)
+	})
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(files)))))
+	return nil
+}
+
+// Server returns the gateway's stream server.
+func (p *Program) Server() *Server { return p.server }
+
+// Echo returns the HTTP router (tests mount extra routes).
+func (p *Program) Echo() *echo.Echo { return p.echo }
+
+// Embedded returns the in-process broker in embedded mode, else nil.
+func (p *Program) Embedded() *membroker.Broker { return p.mem }
+
+// Run serves on ln until ctx ends, then drains streams and shuts down
+// within the grace period.
+func (p *Program) Run(ctx context.Context, ln net.Listener) error {
+	defer p.close()
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	var wg sync.WaitGroup
+	var runErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		runErr = p.server.Run(runCtx)
+	}()
+	p.cfg.Logger.Info("gateway listening", "addr", ln.Addr().String(), "redis", p.cfg.RedisURL != "")
+	err := httpserver.Serve(ctx, p.echo, ln, p.cfg.HTTP, p.cfg.ShutdownGrace, func(ctx context.Context) {
+		drainCtx, cancel := context.WithTimeout(ctx, p.cfg.DrainWindow+time.Second)
+		defer cancel()
+		p.server.Drain(drainCtx)
+	})
+	stopRun()
+	wg.Wait()
+	if errors.Is(runErr, context.Canceled) {
+		runErr = nil
+	}
+	return errors.Join(err, runErr)
+}

@@ -1,0 +1,217 @@
+// Package membroker is an in-process broker: history and live delivery
+// without Redis. It backs the gateway's embedded mode (one process serving
+// both the stream and the publish API, for development and demos) and unit
+// tests of components that consume a broker. It keeps the same contract as
+// the Redis broker: stream-style IDs, bounded history, trimming reported as
+// lost positions, idempotency keys.
+package membroker
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ssegate/ssegate/internal/broker"
+	"github.com/ssegate/ssegate/internal/envelope"
+	"github.com/ssegate/ssegate/internal/streamid"
+)
+
+// Broker is safe for concurrent use.
+type Broker struct {
+	cfg broker.HistoryConfig
+	now func() time.Time
+
+	mu      sync.Mutex
+	streams map[string]*stream
+	subs    map[string]bool
+	idem    map[string]idemRecord
+	keyed   int // keyed publishes since the last purge of expired keys
+	sink    broker.Sink
+}
+
+type stream struct {
+	entries []broker.Entry
+	last    streamid.ID
+	maxDel  streamid.ID
+}
+
+type idemRecord struct {
+	result      broker.PublishResult
+	fingerprint string
+	expires     time.Time
+}
+
+// New returns an empty broker; a zero cfg means broker.DefaultHistory().
+func New(cfg broker.HistoryConfig) *Broker {
+	def := broker.DefaultHistory()
+	if cfg.MaxLen <= 0 {
+		cfg.MaxLen = def.MaxLen
+	}
+	if cfg.IdempotencyTTL <= 0 {
+		cfg.IdempotencyTTL = def.IdempotencyTTL
+	}
+	return &Broker{
+		cfg:     cfg,
+		now:     time.Now,
+		streams: make(map[string]*stream),
+		subs:    make(map[string]bool),
+		idem:    make(map[string]idemRecord),
+	}
+}
+
+// Run delivers messages to sink until ctx ends.
+func (b *Broker) Run(ctx context.Context, sink broker.Sink) error {
+	b.mu.Lock()
+	b.sink = sink
+	b.mu.Unlock()
+	<-ctx.Done()
+	b.mu.Lock()
+	b.sink = nil
+	b.mu.Unlock()
+	return nil
+}
+
+// Subscribe takes effect at once.
+func (b *Broker) Subscribe(_ context.Context, topics []string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, t := range topics {
+		b.subs[t] = true
+	}
+	return nil
+}
+
+// Unsubscribe takes effect at once.
+func (b *Broker) Unsubscribe(topics []string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, t := range topics {
+		delete(b.subs, t)
+	}
+}
+
+// Healthy is always true: nothing can disconnect.
+func (b *Broker) Healthy() bool { return true }
+
+// Ping always succeeds.
+func (b *Broker) Ping(context.Context) error { return nil }
+
+// Publish appends req to history and delivers it to the sink if its topic is
+// subscribed, in one critical section so deliveries keep ID order.
+func (b *Broker) Publish(_ context.Context, req broker.PublishRequest) (broker.PublishResult, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	idemKey := req.Topic + "\x00" + req.IdempotencyKey
+	if req.IdempotencyKey != "" {
+		if rec, ok := b.idem[idemKey]; ok && now.Before(rec.expires) {
+			if rec.fingerprint != req.Fingerprint {
+				return broker.PublishResult{}, broker.ErrIdempotencyConflict
+			}
+			res := rec.result
+			res.Replayed = true
+			return res, nil
+		}
+	}
+	s := b.streams[req.Topic]
+	if s == nil {
+		s = &stream{}
+		b.streams[req.Topic] = s
+	}
+	id := streamid.ID{Ms: uint64(now.UnixMilli())}
+	if !s.last.Less(id) {
+		id = s.last.Next()
+	}
+	s.last = id
+	e := broker.Entry{ID: id, Event: req.Event, Data: slices.Clone(req.Data), AcceptedAt: req.AcceptedAt}
+	s.entries = append(s.entries, e)
+	b.trim(s, now)
+	res := broker.PublishResult{ID: id}
+	if b.subs[req.Topic] && b.sink != nil {
+		res.Receivers = 1
+		b.sink.Message(req.Topic, envelope.Append(nil, id, req.AcceptedAt, req.Event, req.Data))
+	}
+	if req.IdempotencyKey != "" {
+		b.idem[idemKey] = idemRecord{result: res, fingerprint: req.Fingerprint, expires: now.Add(b.cfg.IdempotencyTTL)}
+		b.keyed++
+		if b.keyed >= 1024 {
+			b.keyed = 0
+			for k, rec := range b.idem {
+				if !now.Before(rec.expires) {
+					delete(b.idem, k)
+				}
+			}
+		}
+	}
+	return res, nil
+}
+
+// PublishRaw delivers data as a legacy raw message: no history, no id.
+func (b *Broker) PublishRaw(topic string, data []byte) int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.subs[topic] && b.sink != nil {
+		b.sink.Message(topic, slices.Clone(data))
+		return 1
+	}
+	return 0
+}
+
+func (b *Broker) trim(s *stream, now time.Time) {
+	cut := 0
+	if over := len(s.entries) - int(b.cfg.MaxLen); over > 0 {
+		cut = over
+	}
+	if b.cfg.MaxAge > 0 {
+		oldest := uint64(now.Add(-b.cfg.MaxAge).UnixMilli())
+		for cut < len(s.entries) && s.entries[cut].ID.Ms < oldest {
+			cut++
+		}
+	}
+	if cut == 0 {
+		return
+	}
+	s.maxDel = s.entries[cut-1].ID
+	s.entries = slices.Delete(s.entries, 0, cut)
+}
+
+// History reads up to limit events after after and not beyond until.
+func (b *Broker) History(_ context.Context, topic string, after, until streamid.ID, limit int) (broker.Page, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.streams[topic]
+	if s == nil {
+		if after.IsZero() {
+			return broker.Page{}, nil
+		}
+		return broker.Page{Lost: true, Reason: "unknown_stream"}, nil
+	}
+	page := broker.Page{Last: s.last}
+	switch {
+	case s.last.Less(after):
+		page.Lost, page.Reason = true, "unknown_stream"
+		return page, nil
+	case after.Less(s.maxDel):
+		page.Lost, page.Reason = true, "trimmed"
+		return page, nil
+	}
+	i, _ := slices.BinarySearchFunc(s.entries, after.Next(), func(e broker.Entry, id streamid.ID) int { return e.ID.Compare(id) })
+	for ; i < len(s.entries) && len(page.Entries) < limit; i++ {
+		if !until.IsZero() && until.Less(s.entries[i].ID) {
+			break
+		}
+		page.Entries = append(page.Entries, s.entries[i])
+	}
+	return page, nil
+}
+
+// Last returns the newest ID topic ever had.
+func (b *Broker) Last(_ context.Context, topic string) (streamid.ID, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s := b.streams[topic]; s != nil {
+		return s.last, nil
+	}
+	return streamid.Zero, nil
+}

@@ -1,0 +1,292 @@
+// Package redisbroker is ssegate's Redis broker: topic history in Redis
+// Streams, live delivery over pub/sub, and the single subscription connection
+// a gateway process holds.
+//
+// Layout (one place knows it): a topic T is the pub/sub channel T; its
+// history is the stream "ssegate:{T}:history" and its idempotency keys are
+// "ssegate:{T}:idem:<key>". The hash tag {T} puts all three in the slot of
+// the channel name, so in a Redis Cluster the publish script runs on one
+// shard and, with sharded pub/sub, SPUBLISH goes to that same shard.
+package redisbroker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/ssegate/ssegate/internal/broker"
+	"github.com/ssegate/ssegate/internal/streamid"
+)
+
+// Options configures a Broker.
+type Options struct {
+	// URL is a redis:// or rediss:// URL; extra seed addresses go in repeated
+	// "addr" query parameters (rueidis convention). A cluster is detected.
+	URL string
+	// SentinelMaster, when set, makes the URL's addresses Sentinels
+	// monitoring this master set.
+	SentinelMaster string
+	// Sharded selects SSUBSCRIBE/SPUBLISH (Redis 7 sharded pub/sub).
+	Sharded bool
+	History broker.HistoryConfig
+	Logger  *slog.Logger
+}
+
+// Broker talks to Redis. It holds two clients: one for commands (publish,
+// history) and one used only for the subscription, so a slow or reconnecting
+// subscription never delays a publish and vice versa.
+type Broker struct {
+	cmd     rueidis.Client
+	sub     rueidis.Client
+	log     *slog.Logger
+	sharded bool
+	hist    broker.HistoryConfig
+	publish *rueidis.Lua
+	page    *rueidis.Lua
+
+	subs *subscriber
+}
+
+// New connects to Redis. It does not fail when Redis is down: the clients
+// connect lazily and the subscription retries until it succeeds.
+func New(opts Options) (*Broker, error) {
+	co, err := ClientOption(opts.URL, opts.SentinelMaster)
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	hist := opts.History
+	if hist.MaxLen <= 0 {
+		hist.MaxLen = broker.DefaultHistory().MaxLen
+	}
+	cmd, err := rueidis.NewClient(co)
+	if err != nil {
+		return nil, fmt.Errorf("connect to redis: %w", errors.Join(broker.ErrUnavailable, err))
+	}
+	sub, err := rueidis.NewClient(co)
+	if err != nil {
+		cmd.Close()
+		return nil, fmt.Errorf("connect to redis: %w", errors.Join(broker.ErrUnavailable, err))
+	}
+	b := &Broker{cmd: cmd, sub: sub, log: log, sharded: opts.Sharded, hist: hist}
+	b.publish, b.page = newScripts()
+	b.subs = newSubscriber(sub, opts.Sharded, log)
+	return b, nil
+}
+
+// ClientOption turns a URL (and optional Sentinel master set) into rueidis
+// options with the settings ssegate relies on.
+func ClientOption(url, sentinelMaster string) (rueidis.ClientOption, error) {
+	co, err := rueidis.ParseURL(url)
+	if err != nil {
+		return co, fmt.Errorf("parse redis url: %w", err)
+	}
+	co.DisableCache = true // no client-side caching: it would issue CLIENT TRACKING
+	if sentinelMaster != "" {
+		co.Sentinel.MasterSet = sentinelMaster
+	}
+	if co.ConnWriteTimeout == 0 {
+		// Notice a silent partition within seconds instead of the default 10 s.
+		co.ConnWriteTimeout = 3 * time.Second
+	}
+	if co.Dialer.Timeout == 0 {
+		co.Dialer.Timeout = 2 * time.Second
+	}
+	return co, nil
+}
+
+// Close releases both clients; a running Run returns.
+func (b *Broker) Close() {
+	b.sub.Close()
+	b.cmd.Close()
+}
+
+// StreamKey is the history stream of topic.
+func StreamKey(topic string) string { return "ssegate:{" + topic + "}:history" }
+
+// IdempotencyKey is where the result of a keyed publish is remembered.
+func IdempotencyKey(topic, key string) string { return "ssegate:{" + topic + "}:idem:" + key }
+
+// Ping checks that commands reach Redis.
+func (b *Broker) Ping(ctx context.Context) error {
+	if err := b.cmd.Do(ctx, b.cmd.B().Ping().Build()).Error(); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// Publish appends req to its topic's history and publishes it.
+func (b *Broker) Publish(ctx context.Context, req broker.PublishRequest) (broker.PublishResult, error) {
+	ttl := "0"
+	idemKey := StreamKey(req.Topic) // any key in the slot; unused without a TTL
+	if req.IdempotencyKey != "" {
+		idemTTL := b.hist.IdempotencyTTL
+		if idemTTL <= 0 {
+			idemTTL = broker.DefaultHistory().IdempotencyTTL
+		}
+		ttl = strconv.FormatInt(int64((idemTTL+time.Second-1)/time.Second), 10)
+		idemKey = IdempotencyKey(req.Topic, req.IdempotencyKey)
+	}
+	minID := ""
+	if b.hist.MaxAge > 0 {
+		minID = strconv.FormatInt(req.AcceptedAt.Add(-b.hist.MaxAge).UnixMilli(), 10)
+	}
+	sharded := "0"
+	if b.sharded {
+		sharded = "1"
+	}
+	args := []string{
+		req.Topic, req.Event, strconv.FormatInt(req.AcceptedAt.UnixMicro(), 10), string(req.Data),
+		strconv.FormatInt(b.hist.MaxLen, 10), minID, sharded, ttl, req.Fingerprint,
+	}
+	reply, err := b.publish.Exec(ctx, b.cmd, []string{StreamKey(req.Topic), idemKey}, args).ToArray()
+	if err != nil {
+		return broker.PublishResult{}, unavailable(err)
+	}
+	if len(reply) < 2 {
+		return broker.PublishResult{}, fmt.Errorf("publish script: unexpected reply of %d elements", len(reply))
+	}
+	kind, _ := reply[0].ToString()
+	if kind == "replay" {
+		prev, _ := reply[1].ToString()
+		return parseReplay(prev, req.Fingerprint)
+	}
+	idText, _ := reply[1].ToString()
+	id, err := streamid.Parse(idText)
+	if err != nil {
+		return broker.PublishResult{}, fmt.Errorf("publish script returned id %q: %w", idText, err)
+	}
+	var n int64
+	if len(reply) > 2 {
+		n, _ = reply[2].AsInt64()
+	}
+	return broker.PublishResult{ID: id, Receivers: n}, nil
+}
+
+func parseReplay(prev, fingerprint string) (broker.PublishResult, error) {
+	fields := strings.SplitN(prev, " ", 3)
+	if len(fields) != 3 {
+		return broker.PublishResult{}, fmt.Errorf("idempotency record %q: %w", prev, streamid.ErrMalformed)
+	}
+	if fields[2] != fingerprint {
+		return broker.PublishResult{}, broker.ErrIdempotencyConflict
+	}
+	id, err := streamid.Parse(fields[0])
+	if err != nil {
+		return broker.PublishResult{}, fmt.Errorf("idempotency record: %w", err)
+	}
+	n, _ := strconv.ParseInt(fields[1], 10, 64)
+	return broker.PublishResult{ID: id, Receivers: n, Replayed: true}, nil
+}
+
+// History reads up to limit events of topic after the position after and
+// not beyond until (inclusive; Zero = no bound).
+func (b *Broker) History(ctx context.Context, topic string, after, until streamid.ID, limit int) (broker.Page, error) {
+	end := "+"
+	if !until.IsZero() {
+		end = until.String()
+	}
+	reply, err := b.page.Exec(ctx, b.cmd, []string{StreamKey(topic)}, []string{after.String(), end, strconv.Itoa(limit)}).ToArray()
+	if err != nil {
+		return broker.Page{}, unavailable(err)
+	}
+	if len(reply) != 3 {
+		return broker.Page{}, fmt.Errorf("history script: unexpected reply of %d elements", len(reply))
+	}
+	lastText, _ := reply[0].ToString()
+	if lastText == "" { // no such stream
+		if after.IsZero() {
+			return broker.Page{}, nil
+		}
+		return broker.Page{Lost: true, Reason: "unknown_stream"}, nil
+	}
+	maxDelText, _ := reply[1].ToString()
+	last, err1 := streamid.Parse(lastText)
+	maxDel, err2 := streamid.Parse(maxDelText)
+	if err := errors.Join(err1, err2); err != nil {
+		return broker.Page{}, fmt.Errorf("history script: %w", err)
+	}
+	page := broker.Page{Last: last}
+	switch {
+	case last.Less(after):
+		page.Lost, page.Reason = true, "unknown_stream"
+		return page, nil
+	case after.Less(maxDel):
+		page.Lost, page.Reason = true, "trimmed"
+		return page, nil
+	}
+	raw, err := reply[2].ToArray()
+	if err != nil {
+		return broker.Page{}, fmt.Errorf("history script entries: %w", err)
+	}
+	page.Entries = make([]broker.Entry, 0, len(raw))
+	for _, r := range raw {
+		e, err := parseEntry(r)
+		if err != nil {
+			return broker.Page{}, err
+		}
+		page.Entries = append(page.Entries, e)
+	}
+	return page, nil
+}
+
+func parseEntry(r rueidis.RedisMessage) (broker.Entry, error) {
+	x, err := r.AsXRangeEntry()
+	if err != nil {
+		return broker.Entry{}, fmt.Errorf("history entry: %w", err)
+	}
+	id, err := streamid.Parse(x.ID)
+	if err != nil {
+		return broker.Entry{}, fmt.Errorf("history entry: %w", err)
+	}
+	e := broker.Entry{ID: id, Event: x.FieldValues["e"], Data: []byte(x.FieldValues["d"])}
+	if us, err := strconv.ParseInt(x.FieldValues["t"], 10, 64); err == nil && us > 0 {
+		e.AcceptedAt = time.UnixMicro(us)
+	}
+	return e, nil
+}
+
+// Last returns the newest ID topic ever had, Zero when it has no history.
+func (b *Broker) Last(ctx context.Context, topic string) (streamid.ID, error) {
+	page, err := b.History(ctx, topic, streamid.Zero, streamid.Zero, 0)
+	if err != nil {
+		return streamid.ID{}, err
+	}
+	return page.Last, nil
+}
+
+// Run holds the subscription until ctx ends, reconnecting by itself, and
+// hands every message to sink.
+func (b *Broker) Run(ctx context.Context, sink broker.Sink) error {
+	return b.subs.run(ctx, sink)
+}
+
+// Subscribe makes sure topics are subscribed and returns once Redis has
+// confirmed each of them, or with an error wrapping broker.ErrUnavailable.
+func (b *Broker) Subscribe(ctx context.Context, topics []string) error {
+	return b.subs.subscribe(ctx, topics)
+}
+
+// Unsubscribe drops topics; it does not wait for Redis.
+func (b *Broker) Unsubscribe(topics []string) { b.subs.unsubscribe(topics) }
+
+// Healthy reports whether the subscription connection is up.
+func (b *Broker) Healthy() bool { return b.subs.healthy() }
+
+func unavailable(err error) error {
+	var redisErr *rueidis.RedisError
+	if errors.As(err, &redisErr) && !redisErr.IsTryAgain() && !redisErr.IsClusterDown() && !strings.HasPrefix(redisErr.Error(), "LOADING") {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return fmt.Errorf("redis: %w", errors.Join(broker.ErrUnavailable, err))
+}
+

@@ -1,0 +1,234 @@
+// Package httpserver runs the HTTP side shared by ssegate's services: an
+// echo instance with JSON errors, panic recovery, per-route request metrics
+// and client-IP extraction that trusts X-Forwarded-For only from configured
+// proxies; a /metrics endpoint on a private registry; and a server whose
+// timeouts suit long-lived streams (ReadHeaderTimeout against slowloris, no
+// WriteTimeout, which would cut streams) with a bounded graceful shutdown.
+package httpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ssegate/ssegate/internal/httperr"
+)
+
+// Options configures a server.
+type Options struct {
+	Logger *slog.Logger
+	// Registry receives the request metrics and the Go and process
+	// collectors, and is served on GET /metrics.
+	Registry *prometheus.Registry
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies    []*net.IPNet
+	ReadHeaderTimeout time.Duration // default 5 s
+	IdleTimeout       time.Duration // default 120 s
+	MaxHeaderBytes    int           // default 16 KiB
+	// StreamRoutes are not timed by the request metrics (they last for
+	// hours) and get no middleware that buffers.
+	StreamRoutes []string
+}
+
+// ParseCIDRs parses a comma-separated list of CIDRs or single addresses.
+func ParseCIDRs(list string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, s := range strings.Split(list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			ip := net.ParseIP(s)
+			if ip == nil {
+				return nil, fmt.Errorf("trusted proxy %q: not an IP address or CIDR", s)
+			}
+			bits := 32
+			if ip.To4() == nil {
+				bits = 128
+			}
+			s += "/" + strconv.Itoa(bits)
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: %w", s, err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// NewEcho returns an echo instance with ssegate's error handling, metrics
+// and client-IP rules, and GET /metrics.
+func NewEcho(opts Options) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e.HTTPErrorHandler = httperr.Handler(log)
+	trust := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range opts.TrustedProxies {
+		trust = append(trust, echo.TrustIPRange(n))
+	}
+	if len(opts.TrustedProxies) > 0 {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(trust...)
+	} else {
+		e.IPExtractor = echo.ExtractIPDirect()
+	}
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			log.Error("panic in handler", "path", c.Path(), "err", err, "stack", string(stack))
+			return err
+		},
+	}))
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	e.Use(requestMetrics(reg, opts.StreamRoutes))
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		Registry:          reg,
+		EnableOpenMetrics: true,
+	})))
+	return e
+}
+
+func requestMetrics(reg prometheus.Registerer, streams []string) echo.MiddlewareFunc {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ssegate_http_requests_total", Help: "HTTP requests to non-streaming routes, by route and status code.",
+	}, []string{"route", "code"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "ssegate_http_request_duration_seconds", Help: "Duration of HTTP requests to non-streaming routes, by route.",
+		Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
+	}, []string{"route"})
+	reg.MustRegister(requests, duration)
+	skip := make(map[string]bool, len(streams))
+	for _, s := range streams {
+		skip[s] = true
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			route := c.Path()
+			if skip[route] {
+				return err
+			}
+			if route == "" || c.Response().Status == http.StatusNotFound && err != nil {
+				route = "unmatched" // bounded label: never the raw URL
+			}
+			code := c.Response().Status
+			if err != nil {
+				var he *httperr.Error
+				var ee *echo.HTTPError
+				switch {
+				case errors.As(err, &he):
+					code = he.Status
+				case errors.As(err, &ee):
+					code = ee.Code
+				default:
+					code = http.StatusInternalServerError
+				}
+			}
+			requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+			duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+			return err
+		}
+	}
+}
+
+// Serve serves e on ln until ctx ends, then shuts down: beforeShutdown runs
+// first (the gateway drains its streams there), then in-flight requests get
+// the rest of grace, after which request contexts are cancelled and the
+// remaining connections closed. It returns once the server has stopped.
+func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, opts Options, grace time.Duration, beforeShutdown func(context.Context)) error {
+	baseCtx, cancelRequests := context.WithCancel(context.Background())
+	defer cancelRequests()
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: orDefault(opts.ReadHeaderTimeout, 5*time.Second),
+		IdleTimeout:       orDefault(opts.IdleTimeout, 120*time.Second),
+		MaxHeaderBytes:    opts.MaxHeaderBytes,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          slog.NewLogLogger(orLogger(opts.Logger).Handler(), slog.LevelDebug),
+	}
+	if srv.MaxHeaderBytes <= 0 {
+		srv.MaxHeaderBytes = 16 << 10
+	}
+	// echo's Shutdown would wait for open streams forever: end them.
+	srv.RegisterOnShutdown(cancelRequests)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if beforeShutdown != nil {
+		beforeShutdown(shutdownCtx)
+	}
+	err := srv.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = srv.Close()
+	}
+	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
+		return errors.Join(err, serveErr)
+	}
+	return err
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func orLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
+// Healthcheck GETs /healthz on the port of listen over loopback and fails
+// unless it answers 200. The binaries run it for container HEALTHCHECKs,
+// since their images have no curl.
+func Healthcheck(ctx context.Context, listen string) error {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/healthz", nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /healthz answered %s", resp.Status)
+	}
+	return nil
+}

@@ -1,0 +1,194 @@
+package publisher
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/ssegate/ssegate/internal/sse"
+	"github.com/ssegate/ssegate/internal/topic"
+)
+
+// SpoolTopic is the channel the old system published spool updates on.
+const SpoolTopic = topic.Default
+
+// EventTypes are the spool state-machine events the old system published.
+var eventTypes = map[string]bool{"TOMAR": true, "PAUSAR": true, "COMPLETAR": true, "STATE_CHANGE": true}
+
+// maxFieldLen bounds each string field of a spool event.
+const maxFieldLen = 1024
+
+// validationError is a 400 that names its reason for metrics.
+type validationError struct {
+	reason  string // bounded set, used as a metric label
+	message string
+}
+
+func (e *validationError) Error() string { return e.message }
+
+func invalid(reason, format string, args ...any) error {
+	return &validationError{reason: reason, message: fmt.Sprintf(format, args...)}
+}
+
+// SpoolEvent is the old system's event, published on spools:updates.
+// Optional fields absent from the request are published as null, like the
+// old service did with None.
+type SpoolEvent struct {
+	EventType     string  `json:"event_type"`
+	TagSpool      string  `json:"tag_spool"`
+	WorkerNombre  *string `json:"worker_nombre"`
+	EstadoDetalle *string `json:"estado_detalle"`
+	Timestamp     string  `json:"timestamp"`
+}
+
+// spoolRequest mirrors SpoolEvent with every field optional, so a missing
+// field and a field of the wrong type get distinct errors.
+type spoolRequest struct {
+	EventType     *string `json:"event_type"`
+	TagSpool      *string `json:"tag_spool"`
+	WorkerNombre  *string `json:"worker_nombre"`
+	EstadoDetalle *string `json:"estado_detalle"`
+	Timestamp     *string `json:"timestamp"`
+}
+
+// timestampLayouts are the ISO 8601 forms accepted: RFC 3339 and Python's
+// isoformat() without a zone (taken as UTC).
+var timestampLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05.999999999Z0700"}
+
+// ParseSpoolEvent validates a POST /publish body and returns the event as it
+// will be published; now fills a missing timestamp.
+func ParseSpoolEvent(body []byte, now time.Time) (SpoolEvent, error) {
+	var req spoolRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return SpoolEvent{}, err
+	}
+	if req.EventType == nil {
+		return SpoolEvent{}, invalid("missing_field", "event_type is required (one of TOMAR, PAUSAR, COMPLETAR, STATE_CHANGE)")
+	}
+	if !eventTypes[*req.EventType] {
+		return SpoolEvent{}, invalid("unknown_event_type", "unknown event_type %q: want one of TOMAR, PAUSAR, COMPLETAR, STATE_CHANGE", truncate(*req.EventType))
+	}
+	if req.TagSpool == nil || strings.TrimSpace(*req.TagSpool) == "" {
+		return SpoolEvent{}, invalid("missing_field", "tag_spool is required and must not be empty")
+	}
+	ev := SpoolEvent{EventType: *req.EventType, TagSpool: *req.TagSpool, WorkerNombre: req.WorkerNombre, EstadoDetalle: req.EstadoDetalle}
+	for name, v := range map[string]*string{"tag_spool": req.TagSpool, "worker_nombre": req.WorkerNombre, "estado_detalle": req.EstadoDetalle} {
+		if v != nil && len(*v) > maxFieldLen {
+			return SpoolEvent{}, invalid("field_too_long", "%s is longer than %d bytes", name, maxFieldLen)
+		}
+	}
+	if req.Timestamp == nil || *req.Timestamp == "" {
+		ev.Timestamp = now.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+	} else {
+		if _, err := parseTimestamp(*req.Timestamp); err != nil {
+			return SpoolEvent{}, invalid("invalid_timestamp", "timestamp %q is not ISO 8601 (e.g. 2026-01-27T22:13:37Z)", truncate(*req.Timestamp))
+		}
+		ev.Timestamp = *req.Timestamp
+	}
+	return ev, nil
+}
+
+func parseTimestamp(s string) (time.Time, error) {
+	var err error
+	for _, layout := range timestampLayouts {
+		var t time.Time
+		if t, err = time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, err
+}
+
+// GenericEvent is a POST /v1/events body.
+type GenericEvent struct {
+	Topic string
+	Type  string          // the SSE event name; empty for "message"
+	Data  json.RawMessage // compacted to one line
+}
+
+type genericRequest struct {
+	Topic *string         `json:"topic"`
+	Type  *string         `json:"type"`
+	Data  json.RawMessage `json:"data"`
+}
+
+// maxEventNameLen bounds an SSE event name.
+const maxEventNameLen = 64
+
+// ParseGenericEvent validates a POST /v1/events body.
+func ParseGenericEvent(body []byte, maxTopicLen int) (GenericEvent, error) {
+	var req genericRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return GenericEvent{}, err
+	}
+	if req.Topic == nil {
+		return GenericEvent{}, invalid("missing_field", "topic is required")
+	}
+	if err := topic.Validate(*req.Topic, maxTopicLen); err != nil {
+		return GenericEvent{}, invalid("invalid_topic", "%v", err)
+	}
+	if req.Data == nil {
+		return GenericEvent{}, invalid("missing_field", "data is required (any JSON value)")
+	}
+	ev := GenericEvent{Topic: *req.Topic}
+	if req.Type != nil {
+		if _, err := sse.NewEventName(*req.Type); err != nil || len(*req.Type) > maxEventNameLen || !utf8.ValidString(*req.Type) {
+			return GenericEvent{}, invalid("invalid_type", "type must be at most %d bytes of UTF-8 without CR, LF or NUL", maxEventNameLen)
+		}
+		ev.Type = *req.Type
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, req.Data); err != nil {
+		return GenericEvent{}, invalid("invalid_json", "data: %v", err)
+	}
+	ev.Data = buf.Bytes()
+	return ev, nil
+}
+
+// decodeStrict decodes one JSON object into v, refusing unknown fields,
+// duplicate keys, excessive nesting, trailing data and wrong types.
+func decodeStrict(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return invalid("invalid_json", "the body is empty; send a JSON object")
+	}
+	if !utf8.Valid(body) {
+		return invalid("invalid_json", "the body is not valid UTF-8")
+	}
+	if err := checkJSON(body); err != nil {
+		reason := "invalid_json"
+		switch {
+		case errors.Is(err, errDuplicateKey):
+			reason = "duplicate_key"
+		case errors.Is(err, errTooDeep):
+			reason = "too_deep"
+		}
+		return invalid(reason, "invalid JSON: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &typeErr):
+			if typeErr.Field == "" {
+				return invalid("wrong_type", "the body must be a JSON object, not %s", typeErr.Value)
+			}
+			return invalid("wrong_type", "field %q must be %s, not %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return invalid("unknown_field", "%s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return invalid("invalid_json", "invalid JSON: %v", err)
+	}
+	return nil
+}
+
+func jsonKind(goKind string) string {
+	if goKind == "ptr" || goKind == "string" {
+		return "a string"
+	}
+	return goKind
+}

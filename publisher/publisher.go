@@ -1,0 +1,253 @@
+// Package publisher is ssegate's publish API: the state-machine backend
+// POSTs events, the publisher validates them and makes one atomic broker
+// call that appends each event to its topic's history and publishes it.
+//
+// Routes: POST /publish takes the old system's spool event and publishes it
+// on spools:updates; POST /v1/events takes {"topic","type","data"} for any
+// topic. Both accept an Idempotency-Key header: a retry with the same key
+// returns the first answer and publishes nothing new.
+package publisher
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ssegate/ssegate/internal/broker"
+	"github.com/ssegate/ssegate/internal/httperr"
+)
+
+// Store is what the publisher needs from the broker; redisbroker and
+// membroker provide it.
+type Store interface {
+	Publish(ctx context.Context, req broker.PublishRequest) (broker.PublishResult, error)
+	Ping(ctx context.Context) error
+}
+
+// Authorizer decides whether a request may publish to a topic. It returns
+// an *httperr.Error (401 with WWW-Authenticate, or 403) to refuse.
+type Authorizer interface {
+	Authorize(r *http.Request, topic string) error
+}
+
+// Config tunes the publisher.
+type Config struct {
+	MaxBodyBytes   int64         // larger bodies get 413; default 64 KiB
+	MaxTopicLen    int           // default 128
+	PublishTimeout time.Duration // bound on one broker call; default 5 s
+	RetryAfter     time.Duration // suggested wait on 503; default 1 s
+	// Auth checks callers; nil accepts everyone (the explicit anonymous mode).
+	Auth     Authorizer
+	Logger   *slog.Logger
+	Registry prometheus.Registerer
+	Now      func() time.Time
+}
+
+// Server serves the publish API.
+type Server struct {
+	cfg     Config
+	store   Store
+	log     *slog.Logger
+	metrics *Metrics
+}
+
+// New builds a publisher on store.
+func New(store Store, cfg Config) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.MaxTopicLen <= 0 {
+		cfg.MaxTopicLen = 128
+	}
+	if cfg.PublishTimeout <= 0 {
+		cfg.PublishTimeout = 5 * time.Second
+	}
+	if cfg.RetryAfter <= 0 {
+		cfg.RetryAfter = time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Server{cfg: cfg, store: store, log: cfg.Logger, metrics: NewMetrics(cfg.Registry)}
+}
+
+// Register mounts POST /publish and POST /v1/events on e.
+func (s *Server) Register(e *echo.Echo) {
+	e.POST("/publish", s.instrument("/publish", s.publishSpool))
+	e.POST("/v1/events", s.instrument("/v1/events", s.publishGeneric))
+}
+
+// Ready checks the broker for a readiness probe.
+func (s *Server) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// response is the body of a successful publish.
+type response struct {
+	ID        string `json:"id"`
+	Topic     string `json:"topic"`
+	Receivers int64  `json:"receivers"`
+}
+
+func (s *Server) publishSpool(c echo.Context) error {
+	start := time.Now()
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	if err := s.authorize(c, SpoolTopic); err != nil {
+		return err
+	}
+	ev, err := ParseSpoolEvent(body, s.cfg.Now())
+	if err != nil {
+		return s.validationFailed(err)
+	}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode spool event: %w", err)
+	}
+	return s.publish(c, "/publish", start, broker.PublishRequest{Topic: SpoolTopic, Data: data})
+}
+
+func (s *Server) publishGeneric(c echo.Context) error {
+	start := time.Now()
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	ev, err := ParseGenericEvent(body, s.cfg.MaxTopicLen)
+	if err != nil {
+		return s.validationFailed(err)
+	}
+	if err := s.authorize(c, ev.Topic); err != nil {
+		return err
+	}
+	return s.publish(c, "/v1/events", start, broker.PublishRequest{Topic: ev.Topic, Event: ev.Type, Data: ev.Data})
+}
+
+func (s *Server) authorize(c echo.Context, topic string) error {
+	if s.cfg.Auth == nil {
+		return nil
+	}
+	return s.cfg.Auth.Authorize(c.Request(), topic)
+}
+
+func (s *Server) validationFailed(err error) error {
+	var ve *validationError
+	if errors.As(err, &ve) {
+		s.metrics.ValidationFailures.WithLabelValues(ve.reason).Inc()
+		return httperr.BadRequest(ve.reason, ve.message)
+	}
+	return err
+}
+
+// readBody enforces the content type and the size limit.
+func (s *Server) readBody(c echo.Context) ([]byte, error) {
+	r := c.Request()
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		s.metrics.ValidationFailures.WithLabelValues("unsupported_media_type").Inc()
+		return nil, httperr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the event as Content-Type: application/json")
+	}
+	if r.ContentLength > s.cfg.MaxBodyBytes {
+		s.metrics.ValidationFailures.WithLabelValues("body_too_large").Inc()
+		return nil, httperr.New(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", s.cfg.MaxBodyBytes))
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBodyBytes+1))
+	if err != nil {
+		s.metrics.ValidationFailures.WithLabelValues("truncated_body").Inc()
+		return nil, httperr.BadRequest("truncated_body", "the body could not be read completely")
+	}
+	if int64(len(body)) > s.cfg.MaxBodyBytes {
+		s.metrics.ValidationFailures.WithLabelValues("body_too_large").Inc()
+		return nil, httperr.New(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", s.cfg.MaxBodyBytes))
+	}
+	return body, nil
+}
+
+// validIdempotencyKey accepts 1 to 255 visible ASCII characters.
+func validIdempotencyKey(k string) bool {
+	if len(k) == 0 || len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) publish(c echo.Context, endpoint string, start time.Time, req broker.PublishRequest) error {
+	req.AcceptedAt = s.cfg.Now()
+	if key := c.Request().Header.Get("Idempotency-Key"); key != "" {
+		if !validIdempotencyKey(key) {
+			s.metrics.ValidationFailures.WithLabelValues("invalid_idempotency_key").Inc()
+			return httperr.BadRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
+		}
+		req.IdempotencyKey = key
+		sum := sha256.Sum256([]byte(endpoint + "\x00" + req.Topic + "\x00" + req.Event + "\x00" + string(req.Data)))
+		req.Fingerprint = hex.EncodeToString(sum[:16])
+	}
+	validated := time.Now()
+	s.metrics.Duration.WithLabelValues("validate").Observe(validated.Sub(start).Seconds())
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.PublishTimeout)
+	defer cancel()
+	res, err := s.store.Publish(ctx, req)
+	s.metrics.Duration.WithLabelValues("redis").Observe(time.Since(validated).Seconds())
+	switch {
+	case errors.Is(err, broker.ErrIdempotencyConflict):
+		return httperr.New(http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used for a different event")
+	case errors.Is(err, broker.ErrUnavailable):
+		s.metrics.RedisErrors.Inc()
+		s.log.Warn("publish failed: broker unavailable", "topic", req.Topic, "err", err)
+		return httperr.Unavailable("redis_unavailable", "the event broker is unavailable; nothing was published, retry later", s.cfg.RetryAfter)
+	case err != nil:
+		s.metrics.RedisErrors.Inc()
+		return fmt.Errorf("publish to %q: %w", req.Topic, err)
+	}
+	body := response{ID: res.ID.String(), Topic: req.Topic, Receivers: res.Receivers}
+	if res.Replayed {
+		s.metrics.IdempotentReplays.Inc()
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+		return c.JSON(http.StatusOK, body)
+	}
+	s.metrics.Published.WithLabelValues(endpoint).Inc()
+	s.log.Debug("published", "topic", req.Topic, "id", body.ID, "receivers", res.Receivers)
+	return c.JSON(http.StatusAccepted, body)
+}
+
+// instrument counts requests of a publish route by status code.
+func (s *Server) instrument(endpoint string, h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := h(c)
+		code := c.Response().Status
+		var he *httperr.Error
+		var ee *echo.HTTPError
+		switch {
+		case errors.As(err, &he):
+			code = he.Status
+		case errors.As(err, &ee):
+			code = ee.Code
+		case err != nil:
+			code = http.StatusInternalServerError
+		}
+		s.metrics.Requests.WithLabelValues(endpoint, statusText(code)).Inc()
+		return err
+	}
+}
