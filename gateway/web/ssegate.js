@@ -1,0 +1,169 @@
+/*! ssegate.js — a tiny, dependency-free browser client for the ssegate SSE gateway.
+ *
+ * Usage (plain script):  <script src="/static/ssegate.js"></script>  → window.SSEGate
+ * Usage (ES module):     import { SSEGate } from '/static/ssegate.mjs';
+ *
+ *   const sub = SSEGate.connect({
+ *     url: '/api/sse/stream', topics: ['spools:updates'], withCredentials: true,
+ *     onEvent(name, data, id) { ... },   // data is parsed JSON (raw string if not JSON)
+ *     onReset(info) { ... },             // {reason, topics, id}: position lost → refetch state
+ *     onStatus(state) { ... },           // 'connecting' | 'open' | 'reconnecting' | 'closed'
+ *     onTokenExpired() { return refreshCookie(); }, // may return a Promise
+ *   });
+ *   sub.close();
+ *
+ * How reconnection works (WHATWG HTML §9.2 "Server-sent events"):
+ * - EventSource reconnects by itself when a stream ends (server restart, network
+ *   blip, `event: shutdown` while the gateway drains). It waits the `retry:` delay
+ *   the gateway sent and resends the last `id:` it saw in the `Last-Event-ID`
+ *   header, so the gateway replays what was missed. We report 'reconnecting'.
+ * - Any non-200 answer (401 expired cookie, 429 rate limit, 503 no Redis, …) or a
+ *   wrong Content-Type makes EventSource give up for good (readyState CLOSED).
+ *   Nothing reconnects after that, so we report 'closed'; call reconnect() (or
+ *   connect() again) when it makes sense, e.g. after the user logs in again.
+ * - `event: token-expired` is sent just before the gateway closes the stream. The
+ *   browser would reconnect with the same stale cookie and get a 401, so instead we
+ *   close, await onTokenExpired() (which should refresh the cookie) and open a new
+ *   EventSource. A new EventSource cannot set Last-Event-ID, so the last id is
+ *   passed as the `lastEventId` query parameter instead.
+ */
+(function (root) {
+  'use strict';
+
+  var CONNECTING = 0, CLOSED = 2; // EventSource.readyState values
+  var CONTROL = ['reset', 'token-expired', 'shutdown'];
+
+  function parse(text) {
+    try { return JSON.parse(text); } catch (e) { return text; }
+  }
+
+  function buildURL(base, topics, lastId, idParam) {
+    var q = [];
+    (topics || []).forEach(function (t) { q.push('topic=' + encodeURIComponent(t)); });
+    if (lastId) q.push(encodeURIComponent(idParam) + '=' + encodeURIComponent(lastId));
+    if (!q.length) return base;
+    return base + (base.indexOf('?') < 0 ? '?' : '&') + q.join('&');
+  }
+
+  /**
+   * Opens a stream. Options:
+   *   url              stream endpoint (default '/api/sse/stream'); may be absolute
+   *   topics           array of topics, sent as repeated `topic=` parameters
+   *   withCredentials  send cookies cross-origin (the gateway must allow the origin)
+   *   events           extra `event:` names to deliver to onEvent besides 'message'
+   *   onEvent(name, data, id), onReset(info), onStatus(state), onTokenExpired()
+   *   lastEventId      position to resume from on the first connection
+   *   lastEventIdParam query parameter for manual resumes (default 'lastEventId')
+   *   EventSource      constructor to use (a polyfill, or a fake in tests)
+   * Returns {close(), reconnect(), lastEventId, status}.
+   */
+  function connect(opts) {
+    opts = opts || {};
+    var ES = opts.EventSource || root.EventSource;
+    if (typeof ES !== 'function') throw new Error('SSEGate: EventSource is not available');
+    var base = opts.url || '/api/sse/stream';
+    var idParam = opts.lastEventIdParam || 'lastEventId';
+    var names = ['message'].concat(opts.events || []);
+    var noop = function () {};
+    var onEvent = opts.onEvent || noop, onReset = opts.onReset || noop;
+    var onStatus = opts.onStatus || noop;
+
+    var es = null;          // current EventSource
+    var stopped = false;    // close() was called
+    var lastExpiry = 0;     // time of the last token-expired, to back off on loops
+    var backoff = 0;        // ms to wait before the next token-driven reconnect
+    var timer = null;
+    var handle = { lastEventId: opts.lastEventId || '', status: '' };
+
+    function setStatus(s) {
+      if (handle.status === s) return;
+      handle.status = s;
+      onStatus(s);
+    }
+
+    function track(ev) { if (ev.lastEventId) handle.lastEventId = ev.lastEventId; }
+
+    function open() {
+      if (stopped) return;
+      setStatus(handle.status === '' ? 'connecting' : 'reconnecting');
+      var src = new ES(buildURL(base, opts.topics, handle.lastEventId, idParam),
+        { withCredentials: !!opts.withCredentials });
+      es = src;
+      // Each listener ignores a source that has been replaced or closed.
+      var live = function (fn) {
+        return function (ev) { if (es === src && !stopped) fn(ev); };
+      };
+      src.onopen = live(function () { setStatus('open'); });
+      src.onerror = live(function () {
+        if (src.readyState === CLOSED) setStatus('closed');           // non-200: final
+        else if (src.readyState === CONNECTING) setStatus('reconnecting'); // auto-retry
+      });
+      names.forEach(function (name) {
+        if (CONTROL.indexOf(name) >= 0) return;
+        src.addEventListener(name, live(function (ev) {
+          track(ev);
+          onEvent(name, parse(ev.data), ev.lastEventId);
+        }));
+      });
+      src.addEventListener('reset', live(function (ev) {
+        track(ev);
+        var info = parse(ev.data);
+        if (!info || typeof info !== 'object') info = { reason: String(info) };
+        info.id = ev.lastEventId;
+        onReset(info);
+      }));
+      // The gateway drains: the stream ends and EventSource reconnects after `retry`.
+      src.addEventListener('shutdown', live(function () { setStatus('reconnecting'); }));
+      src.addEventListener('token-expired', live(function () {
+        src.close();
+        es = null;
+        setStatus('reconnecting');
+        var now = Date.now();
+        // Expiring again within 10 s means the refresh did not help: back off
+        // (1 s, 2 s, … 30 s) rather than hammering the gateway and the auth server.
+        backoff = now - lastExpiry < 10000 ? Math.min(Math.max(backoff * 2, 1000), 30000) : 0;
+        lastExpiry = now;
+        Promise.resolve()
+          .then(function () { return opts.onTokenExpired && opts.onTokenExpired(); })
+          .then(function () {
+            if (!stopped && !es) schedule(backoff); // unless close()/reconnect() ran meanwhile
+          }, function (err) {
+            if (root.console) root.console.warn('SSEGate: token refresh failed', err);
+            if (!stopped && !es) setStatus('closed');
+          });
+      }));
+    }
+
+    function schedule(ms) {
+      clearTimeout(timer);
+      timer = setTimeout(open, ms);
+    }
+
+    function shut() {
+      clearTimeout(timer);
+      if (es) es.close();
+      es = null;
+    }
+
+    /** Stops for good: no reconnection, status 'closed'. */
+    handle.close = function () {
+      shut();
+      stopped = true;
+      setStatus('closed');
+    };
+    /** Opens a fresh stream now, resuming after handle.lastEventId. */
+    handle.reconnect = function () {
+      shut();
+      stopped = false;
+      setStatus('reconnecting');
+      open();
+    };
+
+    open();
+    return handle;
+  }
+
+  var SSEGate = { connect: connect, version: '1.0.0' };
+  root.SSEGate = SSEGate;
+  if (typeof module === 'object' && module && module.exports) module.exports = SSEGate;
+})(typeof globalThis !== 'undefined' ? globalThis : this);

@@ -1,0 +1,221 @@
+// Package harness starts ssegate's real programs in-process for integration
+// tests, on loopback ports, and gives tests an SSE client that reads the
+// stream the way a browser's EventSource does. Everything it starts is
+// stopped by t.Cleanup, and every wait has a deadline.
+package harness
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ssegate/ssegate/gateway"
+	"github.com/ssegate/ssegate/internal/broker/membroker"
+	"github.com/ssegate/ssegate/publisher"
+)
+
+// Logger returns a logger for programs under test: silent unless
+// SSEGATE_TEST_LOG=1.
+func Logger() *slog.Logger {
+	if os.Getenv("SSEGATE_TEST_LOG") == "1" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Gateway is a running gateway program.
+type Gateway struct {
+	URL      string // http://127.0.0.1:port
+	Program  *gateway.Program
+	Registry *prometheus.Registry
+	cancel   context.CancelFunc
+	done     chan error
+}
+
+// Stop shuts the gateway down (graceful drain) and waits for it; Cleanup
+// calls it too, so calling it early (to test shutdown) is fine.
+func (g *Gateway) Stop(t testing.TB) error {
+	t.Helper()
+	g.cancel()
+	select {
+	case err, ok := <-g.done:
+		if !ok {
+			return nil
+		}
+		close(g.done)
+		return err
+	case <-time.After(60 * time.Second):
+		t.Fatal("gateway did not stop within 60s")
+		return nil
+	}
+}
+
+// StartGateway runs a gateway with cfg on a free loopback port. An empty
+// cfg.RedisURL runs the embedded broker with the publisher API mounted.
+func StartGateway(t testing.TB, cfg gateway.ProgramConfig) *Gateway {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = Logger()
+	}
+	reg := prometheus.NewRegistry()
+	cfg.HTTP.Registry = reg
+	if cfg.Embed == nil {
+		cfg.Embed = func(e *echo.Echo, b *membroker.Broker, r prometheus.Registerer) {
+			publisher.New(b, publisher.Config{Logger: cfg.Logger, Registry: r}).Register(e)
+		}
+	}
+	p, err := gateway.NewProgram(cfg)
+	if err != nil {
+		t.Fatalf("gateway: %v", err)
+	}
+	ln := Listen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	g := &Gateway{URL: "http://" + ln.Addr().String(), Program: p, Registry: reg, cancel: cancel, done: make(chan error, 1)}
+	go func() { g.done <- p.Run(ctx, ln) }()
+	t.Cleanup(func() { _ = g.Stop(t) })
+	WaitHTTP(t, g.URL+"/healthz", http.StatusOK)
+	return g
+}
+
+// Publisher is a running publisher program.
+type Publisher struct {
+	URL      string
+	Registry *prometheus.Registry
+	cancel   context.CancelFunc
+	done     chan error
+}
+
+// Stop shuts the publisher down and waits for it.
+func (p *Publisher) Stop(t testing.TB) {
+	t.Helper()
+	p.cancel()
+	select {
+	case _, ok := <-p.done:
+		if ok {
+			close(p.done)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("publisher did not stop within 30s")
+	}
+}
+
+// StartPublisher runs a publisher with cfg on a free loopback port.
+func StartPublisher(t testing.TB, cfg publisher.ProgramConfig) *Publisher {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = Logger()
+	}
+	reg := prometheus.NewRegistry()
+	cfg.HTTP.Registry = reg
+	prog, err := publisher.NewProgram(cfg)
+	if err != nil {
+		t.Fatalf("publisher: %v", err)
+	}
+	ln := Listen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Publisher{URL: "http://" + ln.Addr().String(), Registry: reg, cancel: cancel, done: make(chan error, 1)}
+	go func() { p.done <- prog.Run(ctx, ln) }()
+	t.Cleanup(func() { p.Stop(t) })
+	WaitHTTP(t, p.URL+"/healthz", http.StatusOK)
+	return p
+}
+
+// Listen opens a listener on a free loopback port.
+func Listen(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	return ln
+}
+
+// WaitHTTP polls url until it answers want (bounded: 10 s).
+func WaitHTTP(t testing.TB, url string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	var last string
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == want {
+				return
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		time.Sleep(10 * time.Millisecond) // polling an external condition, bounded by the deadline
+	}
+	t.Fatalf("%s did not answer %d within 10s (last: %s)", url, want, last)
+}
+
+// PublishResult is a publish answer.
+type PublishResult struct {
+	Status    int
+	Header    http.Header
+	ID        string `json:"id"`
+	Topic     string `json:"topic"`
+	Receivers int64  `json:"receivers"`
+	Body      []byte
+}
+
+// Post sends body as JSON to url with optional headers (name, value pairs).
+func Post(t testing.TB, url string, body any, headers ...string) PublishResult {
+	t.Helper()
+	var raw []byte
+	switch b := body.(type) {
+	case []byte:
+		raw = b
+	case string:
+		raw = []byte(b)
+	default:
+		var err error
+		if raw, err = json.Marshal(body); err != nil {
+			t.Fatalf("marshal: %v", err)
+		}
+	}
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("request: %v", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	out := PublishResult{Status: resp.StatusCode, Header: resp.Header}
+	out.Body, _ = io.ReadAll(resp.Body)
+	_ = json.Unmarshal(out.Body, &out)
+	return out
+}
+
+// PublishEvent posts a generic event and fails the test unless it is accepted.
+func PublishEvent(t testing.TB, baseURL, topic string, data any) PublishResult {
+	t.Helper()
+	r := Post(t, baseURL+"/v1/events", map[string]any{"topic": topic, "data": data})
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("publish to %s: %d %s", topic, r.Status, r.Body)
+	}
+	return r
+}
+
+// ErrTimeout is returned by Stream.Next when no event came in time.
+var ErrTimeout = errors.New("no event before the deadline")
