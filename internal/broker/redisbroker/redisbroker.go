@@ -289,4 +289,3 @@ func unavailable(err error) error {
 	}
 	return fmt.Errorf("redis: %w", errors.Join(broker.ErrUnavailable, err))
 }
-
