@@ -1,0 +1,438 @@
+package redistest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/testcontainers/testcontainers-go"
+	"github.com/testcontainers/testcontainers-go/wait"
+)
+
+// Environment variables that steer Start.
+const (
+	// EnvAddr names an external Redis ("host:port" or a redis:// URL) that
+	// Start returns instead of starting one. It is shared, not flushed, and
+	// cannot be stopped or restarted by tests.
+	EnvAddr = "REDIS_ADDR"
+	// EnvRequire, when true ("1", "true"), turns "no Redis available" from
+	// a skip into a test failure, so CI cannot silently skip Redis tests.
+	EnvRequire = "REQUIRE_REDIS"
+)
+
+// Fallback paths tried when redis-server / redis-cli are not on PATH
+// (Debian installs them there, and PATH is often trimmed under IDEs).
+const (
+	fallbackServerBin = "/usr/bin/redis-server"
+	fallbackCLIBin    = "/usr/bin/redis-cli"
+	containerImage    = "redis:7"
+	containerPort     = "6379/tcp"
+	containerTimeout  = 2 * time.Minute
+	dockerProbeTime   = time.Second
+)
+
+// Option changes how Start runs Redis.
+type Option func(*options)
+
+type options struct {
+	args []string
+}
+
+// WithArgs appends extra redis-server arguments (e.g. "--maxmemory",
+// "1mb") for the binary and container back ends. It has no effect on an
+// external server (REDIS_ADDR), which the test does not configure.
+func WithArgs(args ...string) Option {
+	return func(o *options) { o.args = append(o.args, args...) }
+}
+
+// backend is where a Redis for a test comes from.
+type backend int
+
+const (
+	backendNone      backend = iota // nothing available
+	backendExternal                 // REDIS_ADDR
+	backendBinary                   // a local redis-server child process
+	backendContainer                // testcontainers, image redis:7
+)
+
+// String names the back end for messages.
+func (b backend) String() string {
+	switch b {
+	case backendExternal:
+		return "external (" + EnvAddr + ")"
+	case backendBinary:
+		return "redis-server binary"
+	case backendContainer:
+		return "container " + containerImage
+	default:
+		return "none"
+	}
+}
+
+// environment is what the back-end choice depends on, injectable so the
+// decision is unit-tested without uninstalling Redis or Docker.
+type environment struct {
+	getenv   func(string) string
+	findBin  func(name, fallback string) (string, bool)
+	dockerUp func() bool // called only when needed: it costs a round trip
+}
+
+// systemEnvironment is the real process environment.
+func systemEnvironment() environment {
+	return environment{getenv: os.Getenv, findBin: findBinary, dockerUp: dockerAnswers}
+}
+
+// chooseBackend applies Start's order: REDIS_ADDR, then a redis-server
+// binary, then a Docker engine, else none. bin is the binary path for
+// backendBinary.
+func chooseBackend(env environment) (b backend, bin string) {
+	if env.getenv(EnvAddr) != "" {
+		return backendExternal, ""
+	}
+	if bin, ok := env.findBin("redis-server", fallbackServerBin); ok {
+		return backendBinary, bin
+	}
+	if env.dockerUp() {
+		return backendContainer, ""
+	}
+	return backendNone, ""
+}
+
+// missingAction is what a test does when no Redis can be had.
+type missingAction int
+
+const (
+	actionSkip  missingAction = iota // t.Skip: the default for local runs
+	actionFatal                      // t.Fatal: REQUIRE_REDIS is set
+)
+
+// whenMissing decides between skipping and failing from REQUIRE_REDIS.
+// Anything strconv.ParseBool reads as true requires Redis; unparsable
+// non-empty values also require it, erring on the side of not skipping.
+func whenMissing(getenv func(string) string) missingAction {
+	v := strings.TrimSpace(getenv(EnvRequire))
+	if v == "" {
+		return actionSkip
+	}
+	if b, err := strconv.ParseBool(v); err == nil && !b {
+		return actionSkip
+	}
+	return actionFatal
+}
+
+// unavailable skips or fails the test, per REQUIRE_REDIS, with why.
+func unavailable(t testing.TB, env environment, why string) {
+	t.Helper()
+	msg := "redistest: no Redis available: " + why +
+		" (install redis-server, set " + EnvAddr + "=host:port, or run a Docker engine)"
+	if whenMissing(env.getenv) == actionFatal {
+		t.Fatal(msg + "; failing because " + EnvRequire + " is set")
+	}
+	t.Skip(msg + "; set " + EnvRequire + "=1 to fail instead of skipping")
+}
+
+// findBinary looks name up on PATH, then at fallback.
+func findBinary(name, fallback string) (string, bool) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, true
+	}
+	if fi, err := os.Stat(fallback); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+		return fallback, true
+	}
+	return "", false
+}
+
+// Server is a Redis for one test (or a shared external one). Its address
+// never changes, also across Stop/Restart.
+type Server struct {
+	addr    string
+	backend backend
+	proc    *process // backendBinary only
+}
+
+// Start returns a running Redis dedicated to this test where possible and
+// stops it in t.Cleanup (also when the test fails). The order is:
+// REDIS_ADDR (external, shared, not flushed, not restartable); a
+// redis-server binary on a free loopback port with persistence off and
+// its files in t.TempDir(); a redis:7 container when a Docker engine
+// answers; otherwise the test is skipped, or failed when REQUIRE_REDIS=1.
+// A binary server's output goes to a log file that is printed on failure.
+func Start(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	env := systemEnvironment()
+	b, bin := chooseBackend(env)
+	switch b {
+	case backendExternal:
+		return startExternal(t, env.getenv(EnvAddr))
+	case backendBinary:
+		return startBinary(t, bin, o)
+	case backendContainer:
+		return startContainer(t, o)
+	default:
+		unavailable(t, env, "no redis-server binary and no Docker engine")
+		return nil // not reached: Skip and Fatal end the test goroutine
+	}
+}
+
+// startExternal validates REDIS_ADDR and checks the server answers. A
+// configured server that does not answer is a failure, never a skip.
+func startExternal(t testing.TB, raw string) *Server {
+	t.Helper()
+	addr, err := parseAddr(raw)
+	if err != nil {
+		t.Fatalf("redistest: %s=%q: %v", EnvAddr, raw, err)
+	}
+	if _, err := Exec(context.Background(), addr, "PING"); err != nil {
+		t.Fatalf("redistest: %s=%q does not answer PING: %v", EnvAddr, raw, err)
+	}
+	return &Server{addr: addr, backend: backendExternal}
+}
+
+// parseAddr accepts "host:port" or "redis://host:port[/db]".
+func parseAddr(raw string) (string, error) {
+	if strings.Contains(raw, "://") {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return "", fmt.Errorf("parse URL: %w", err)
+		}
+		raw = u.Host
+		if u.Port() == "" {
+			raw = net.JoinHostPort(u.Hostname(), "6379")
+		}
+	}
+	if _, _, err := net.SplitHostPort(raw); err != nil {
+		return "", fmt.Errorf("want host:port: %w", err)
+	}
+	return raw, nil
+}
+
+// startBinary runs redis-server on a free loopback port, retrying on a
+// fresh port when another process took the chosen one first.
+func startBinary(t testing.TB, bin string, o options) *Server {
+	t.Helper()
+	dir := t.TempDir() // registered before our cleanup, so removed after the kill
+	s := &Server{backend: backendBinary}
+	t.Cleanup(func() {
+		if s.proc != nil {
+			if err := s.proc.kill(); err != nil {
+				t.Errorf("redistest: cleanup: %v", err)
+			}
+		}
+	})
+	var logs []string
+	logOnFailure(t, func() []string { return logs })
+
+	var lastErr error
+	for range bindAttempts {
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("redistest: %v", err)
+		}
+		p := newProcess(bin, port, dir, o.args)
+		logs = append(logs, p.logPath)
+		s.proc = p
+		if lastErr = p.start(context.Background()); lastErr == nil {
+			s.addr = p.addr()
+			return s
+		}
+		if !errors.Is(lastErr, errAddrInUse) {
+			break
+		}
+	}
+	t.Fatalf("redistest: start %s: %v", bin, lastErr)
+	return nil
+}
+
+// startContainer runs redis:7 with testcontainers' generic API and waits
+// until its port listens.
+func startContainer(t testing.TB, o options) *Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), containerTimeout)
+	defer cancel()
+	cmd := append([]string{"redis-server", "--save", "", "--appendonly", "no"}, o.args...)
+	ctr, err := testcontainers.Run(ctx, containerImage,
+		testcontainers.WithExposedPorts(containerPort),
+		testcontainers.WithCmd(cmd...),
+		testcontainers.WithWaitStrategy(wait.ForListeningPort(containerPort)),
+	)
+	testcontainers.CleanupContainer(t, ctr)
+	if err != nil {
+		t.Fatalf("redistest: run container %s: %v", containerImage, err)
+	}
+	ep, err := ctr.PortEndpoint(ctx, containerPort, "")
+	if err != nil {
+		t.Fatalf("redistest: container %s endpoint: %v", containerImage, err)
+	}
+	if host, port, err := net.SplitHostPort(ep); err == nil && host == "localhost" {
+		ep = net.JoinHostPort(loopbackHost, port)
+	}
+	if _, err := Exec(ctx, ep, "PING"); err != nil {
+		t.Fatalf("redistest: container %s at %s does not answer PING: %v", containerImage, ep, err)
+	}
+	return &Server{addr: ep, backend: backendContainer}
+}
+
+// dockerAnswers reports whether a Docker engine answers GET /_ping within
+// about a second. It checks DOCKER_HOST, else the usual socket paths, and
+// never waits on a missing engine, so machines without Docker (where
+// `docker` is only a client) fall through quickly instead of hanging in
+// the Docker SDK's retries.
+func dockerAnswers() bool {
+	candidates := []string{"/var/run/docker.sock"}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		candidates = append(candidates, filepath.Join(d, "docker.sock"))
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		candidates = append(candidates, filepath.Join(h, ".docker", "run", "docker.sock"))
+	}
+	return dockerReachable(os.Getenv, candidates)
+}
+
+// dockerReachable is dockerAnswers with its inputs passed in: DOCKER_HOST
+// (and the TLS variables) from getenv, else the unix sockets in sockets.
+func dockerReachable(getenv func(string) string, sockets []string) bool {
+	if host := getenv("DOCKER_HOST"); host != "" {
+		u, err := url.Parse(host)
+		if err != nil {
+			return false
+		}
+		switch u.Scheme {
+		case "unix":
+			return pingDocker("unix", u.Path)
+		case "tcp":
+			if getenv("DOCKER_TLS_VERIFY") != "" || getenv("DOCKER_CERT_PATH") != "" {
+				return dialable("tcp", u.Host) // TLS: reachability is the cheap check
+			}
+			return pingDocker("tcp", u.Host)
+		default:
+			return false // ssh://, npipe:// — not probed cheaply; use REDIS_ADDR there
+		}
+	}
+	for _, sock := range sockets {
+		if _, err := os.Stat(sock); err == nil && pingDocker("unix", sock) {
+			return true
+		}
+	}
+	return false
+}
+
+// dialable reports whether a connection to addr can be opened.
+func dialable(network, addr string) bool {
+	conn, err := net.DialTimeout(network, addr, dockerProbeTime)
+	if err != nil {
+		return false
+	}
+	conn.Close()
+	return true
+}
+
+// pingDocker sends the Engine API's GET /_ping and wants a 200.
+func pingDocker(network, addr string) bool {
+	conn, err := net.DialTimeout(network, addr, dockerProbeTime)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(dockerProbeTime)); err != nil {
+		return false
+	}
+	if _, err := conn.Write([]byte("GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n")); err != nil {
+		return false
+	}
+	status, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(status)
+	return len(f) >= 2 && strings.HasPrefix(f[0], "HTTP/") && f[1] == "200"
+}
+
+// Addr returns "host:port", "127.0.0.1:PORT" for a server this package
+// started on the machine.
+func (s *Server) Addr() string { return s.addr }
+
+// URL returns "redis://" + Addr(), the form SSEGATE_REDIS_URL and
+// rueidis.ParseURL accept.
+func (s *Server) URL() string { return "redis://" + s.addr }
+
+// Restartable reports whether Stop and Restart work: only for a
+// redis-server child process, not for an external server or a container.
+func (s *Server) Restartable() bool { return s.backend == backendBinary }
+
+// Stop SIGKILLs the server (a crash, not a graceful shutdown) and returns
+// once its port refuses connections. Data is lost (persistence is off).
+// It fails the test when the server is not Restartable.
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	if !s.Restartable() {
+		t.Fatalf("redistest: Stop: the %s back end cannot be stopped by a test", s.backend)
+	}
+	if err := s.proc.kill(); err != nil {
+		t.Fatalf("redistest: Stop: %v", err)
+	}
+	if err := waitRefused(context.Background(), s.addr); err != nil {
+		t.Fatalf("redistest: Stop: %v", err)
+	}
+}
+
+// Restart starts the server again on the same port (after Stop) and
+// returns once it answers PING. A still running server is killed first.
+// If another process took the port meanwhile the test fails.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	if !s.Restartable() {
+		t.Fatalf("redistest: Restart: the %s back end cannot be restarted by a test", s.backend)
+	}
+	if err := s.proc.kill(); err != nil {
+		t.Fatalf("redistest: Restart: %v", err)
+	}
+	if err := s.proc.start(context.Background()); err != nil {
+		t.Fatalf("redistest: Restart: %v", err)
+	}
+}
+
+// Exec runs one command on a short-lived connection and returns the
+// structured reply; see the package-level Exec.
+func (s *Server) Exec(ctx context.Context, args ...string) (Reply, error) {
+	return Exec(ctx, s.addr, args...)
+}
+
+// Do runs one command (e.g. "PUBSUB", "NUMSUB", "t") on a short-lived
+// connection and returns the reply as text: integers in decimal, arrays
+// flattened space-separated (see Reply.String). Any error, including an
+// error reply, fails the test; use Exec to inspect errors.
+func (s *Server) Do(t testing.TB, args ...string) string {
+	t.Helper()
+	return do(t, s.addr, args).String()
+}
+
+// DoSlice is Do returning the flattened elements of an array reply, for
+// replies whose elements may contain spaces.
+func (s *Server) DoSlice(t testing.TB, args ...string) []string {
+	t.Helper()
+	return do(t, s.addr, args).Strings()
+}
+
+// do runs a command for a test and fails the test on any error.
+func do(t testing.TB, addr string, args []string) Reply {
+	t.Helper()
+	r, err := Exec(context.Background(), addr, args...)
+	if err != nil {
+		t.Fatalf("redistest: %s on %s: %v", strings.Join(args, " "), addr, err)
+	}
+	return r
+}
