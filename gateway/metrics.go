@@ -15,22 +15,22 @@ var latencyBuckets = []float64{
 // Metrics are the gateway's Prometheus metrics. Names and meanings are
 // listed in the README's operations section and docs/CONTRACT.md.
 type Metrics struct {
-	Connections       prometheus.Gauge
-	ConnectionsOpened prometheus.Counter
-	ConnectionsClosed *prometheus.CounterVec
-	Rejected          *prometheus.CounterVec
-	Received          *prometheus.CounterVec
-	Delivered         prometheus.Counter
-	Replayed          prometheus.Counter
-	Resets            *prometheus.CounterVec
-	Evicted           *prometheus.CounterVec
-	QueueDropped      prometheus.Counter
-	FanoutDuration    prometheus.Histogram
-	DeliveryLatency   prometheus.Histogram
-	SubscriptionUp    prometheus.GaugeFunc
-	Resubscriptions   prometheus.Counter
-	Backfilled        prometheus.Counter
-	Topics            prometheus.Gauge
+	Connections       prometheus.Gauge       // ssegate_gateway_connections
+	ConnectionsOpened prometheus.Counter     // ssegate_gateway_connections_opened_total
+	ConnectionsClosed *prometheus.CounterVec // ssegate_gateway_connections_closed_total{reason}
+	Rejected          *prometheus.CounterVec // ssegate_gateway_connections_rejected_total{reason}
+	Received          *prometheus.CounterVec // ssegate_gateway_events_received_total{kind}
+	Delivered         prometheus.Counter     // ssegate_gateway_events_delivered_total
+	Replayed          prometheus.Counter     // ssegate_gateway_events_replayed_total
+	Resets            *prometheus.CounterVec // ssegate_gateway_resets_sent_total{reason}
+	Evicted           *prometheus.CounterVec // ssegate_gateway_clients_evicted_total{reason}
+	QueueDropped      prometheus.Counter     // ssegate_gateway_queue_dropped_events_total
+	FanoutDuration    prometheus.Histogram   // ssegate_gateway_fanout_duration_seconds
+	DeliveryLatency   prometheus.Histogram   // ssegate_gateway_delivery_latency_seconds
+	SubscriptionUp    prometheus.GaugeFunc   // ssegate_gateway_redis_subscription_up
+	Resubscriptions   prometheus.Counter     // ssegate_gateway_redis_resubscriptions_total
+	Backfilled        prometheus.Counter     // ssegate_gateway_backfilled_events_total
+	Topics            prometheus.Gauge       // ssegate_gateway_topics
 }
 
 // NewMetrics creates the gateway's metrics and registers them with reg.
@@ -52,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer, healthy func() bool) *Metrics {
 		ConnectionsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ssegate_gateway_connections_closed_total", Help: "SSE streams closed, by reason (normal, slow, send_timeout, shutdown, auth_expired, error)."}, []string{"reason"}),
 		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ssegate_gateway_connections_rejected_total", Help: "Stream requests refused before the stream started, by reason."}, []string{"reason"}),
+			Name: "ssegate_gateway_connections_rejected_total", Help: "Stream requests refused before the stream started, by reason (redis_unavailable, unauthorized, forbidden, origin, limit_global, limit_ip, rate, bad_request, draining)."}, []string{"reason"}),
 		Received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ssegate_gateway_events_received_total", Help: "Messages received from the broker, by kind (envelope: published through the publisher; raw: legacy PUBLISH)."}, []string{"kind"}),
 		Delivered: prometheus.NewCounter(prometheus.CounterOpts{
@@ -60,7 +60,7 @@ func NewMetrics(reg prometheus.Registerer, healthy func() bool) *Metrics {
 		Replayed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ssegate_gateway_events_replayed_total", Help: "Events written to clients from history on resume."}),
 		Resets: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ssegate_gateway_resets_sent_total", Help: "Reset events sent because a Last-Event-ID could not be resumed, by reason."}, []string{"reason"}),
+			Name: "ssegate_gateway_resets_sent_total", Help: "Reset events sent because a Last-Event-ID could not be resumed, by reason (trimmed, malformed, unknown_stream)."}, []string{"reason"}),
 		Evicted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ssegate_gateway_clients_evicted_total", Help: "Clients disconnected for not keeping up, by reason (queue_full, send_timeout)."}, []string{"reason"}),
 		QueueDropped: prometheus.NewCounter(prometheus.CounterOpts{
@@ -87,5 +87,23 @@ func NewMetrics(reg prometheus.Registerer, healthy func() bool) *Metrics {
 	reg.MustRegister(m.Connections, m.ConnectionsOpened, m.ConnectionsClosed, m.Rejected, m.Received,
 		m.Delivered, m.Replayed, m.Resets, m.Evicted, m.QueueDropped, m.FanoutDuration, m.DeliveryLatency,
 		m.SubscriptionUp, m.Resubscriptions, m.Backfilled, m.Topics)
+	// Create the known label values up front, so each series exists (at 0)
+	// from the first scrape: rate() and increase() in the alerts and the
+	// dashboard then see 0 rather than no data before the first event of a
+	// kind. Other values may still appear later.
+	for _, init := range []struct {
+		vec    *prometheus.CounterVec
+		values []string
+	}{
+		{m.ConnectionsClosed, []string{reasonNormal, reasonSlow, reasonSendTimeout, reasonShutdown, reasonAuthExpired, reasonError}},
+		{m.Rejected, []string{"redis_unavailable", "unauthorized", "forbidden", "origin", "limit_global", "limit_ip", "rate", "bad_request", "draining"}},
+		{m.Received, []string{"envelope", "raw"}},
+		{m.Resets, []string{"trimmed", "malformed", "unknown_stream"}},
+		{m.Evicted, []string{"queue_full", "send_timeout"}},
+	} {
+		for _, v := range init.values {
+			init.vec.WithLabelValues(v)
+		}
+	}
 	return m
 }

@@ -7,14 +7,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the publisher's Prometheus metrics.
+// Metrics are the publisher's Prometheus metrics. Names and meanings are
+// listed in docs/operations.md and docs/CONTRACT.md.
 type Metrics struct {
-	Requests           *prometheus.CounterVec
-	ValidationFailures *prometheus.CounterVec
-	Duration           *prometheus.HistogramVec
-	IdempotentReplays  prometheus.Counter
-	RedisErrors        prometheus.Counter
-	Published          *prometheus.CounterVec
+	Requests           *prometheus.CounterVec   // ssegate_publisher_requests_total{endpoint,code}
+	ValidationFailures *prometheus.CounterVec   // ssegate_publisher_validation_failures_total{reason}
+	Duration           *prometheus.HistogramVec // ssegate_publisher_publish_duration_seconds{phase}
+	IdempotentReplays  prometheus.Counter       // ssegate_publisher_idempotent_replays_total
+	RedisErrors        prometheus.Counter       // ssegate_publisher_redis_errors_total
+	Published          *prometheus.CounterVec   // ssegate_publisher_events_published_total{endpoint}
 }
 
 // NewMetrics creates the publisher's metrics and registers them with reg.
@@ -39,6 +40,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "ssegate_publisher_events_published_total", Help: "Events appended to history and published, by endpoint."}, []string{"endpoint"}),
 	}
 	reg.MustRegister(m.Requests, m.ValidationFailures, m.Duration, m.IdempotentReplays, m.RedisErrors, m.Published)
+	// Create the fixed label values up front so their series exist (at 0)
+	// from the first scrape, and rate() sees 0 rather than no data.
+	for _, endpoint := range []string{"/publish", "/v1/events"} {
+		m.Published.WithLabelValues(endpoint)
+	}
+	for _, phase := range []string{"validate", "redis"} {
+		m.Duration.WithLabelValues(phase)
+	}
 	return m
 }
 

@@ -89,18 +89,19 @@ func NewEcho(opts Options) *echo.Echo {
 	} else {
 		e.IPExtractor = echo.ExtractIPDirect()
 	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Metrics first, so a panic that Recover turns into a 500 is counted.
+	e.Use(requestMetrics(reg, opts.StreamRoutes))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			log.Error("panic in handler", "path", c.Path(), "err", err, "stack", string(stack))
 			return err
 		},
 	}))
-	reg := opts.Registry
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	e.Use(requestMetrics(reg, opts.StreamRoutes))
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{
 		Registry:          reg,
 		EnableOpenMetrics: true,
@@ -114,7 +115,10 @@ func requestMetrics(reg prometheus.Registerer, streams []string) echo.Middleware
 	}, []string{"route", "code"})
 	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name: "ssegate_http_request_duration_seconds", Help: "Duration of HTTP requests to non-streaming routes, by route.",
-		Buckets: []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
+		Buckets:                         []float64{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
+		NativeHistogramBucketFactor:     1.1,
+		NativeHistogramMaxBucketNumber:  160,
+		NativeHistogramMinResetDuration: time.Hour,
 	}, []string{"route"})
 	reg.MustRegister(requests, duration)
 	skip := make(map[string]bool, len(streams))

@@ -15,12 +15,12 @@ import (
 // New returns a logger writing to w in format ("json", "text" or "auto":
 // text when w is a terminal) at level ("debug", "info", "warn", "error").
 func New(w io.Writer, format, level string) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(strings.ToUpper(level))); err != nil {
-		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	lv, err := ParseLevel(level)
+	if err != nil {
+		return nil, err
 	}
 	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
+	switch strings.ToLower(strings.TrimSpace(format)) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	case "text":
@@ -32,6 +32,23 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("log format %q: want json, text or auto", format)
+}
+
+// ParseLevel parses one of the level names of SSEGATE_LOG_LEVEL (debug,
+// info, warn, error; any case). Unlike slog.Level.UnmarshalText it refuses
+// offsets such as "info+2", which the settings do not document.
+func ParseLevel(level string) (slog.Level, error) {
+	switch strings.ToLower(strings.TrimSpace(level)) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("log level %q: want debug, info, warn or error", level)
 }
 
 func isTerminal(w io.Writer) bool {
