@@ -8,7 +8,7 @@ import (
 )
 
 // Metrics are the publisher's Prometheus metrics. Names and meanings are
-// listed in docs/operations.md and docs/CONTRACT.md.
+// listed in the README's operations section and docs/CONTRACT.md.
 type Metrics struct {
 	Requests           *prometheus.CounterVec   // ssegate_publisher_requests_total{endpoint,code}
 	ValidationFailures *prometheus.CounterVec   // ssegate_publisher_validation_failures_total{reason}

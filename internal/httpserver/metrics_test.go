@@ -152,8 +152,6 @@ func TestRequestMetricsFollowNamingRules(t *testing.T) {
 	if err != nil {
 		t.Fatalf("gather: %v", err)
 	}
-	// Explicit buckets only: ssegate_http_request_duration_seconds has no
-	// native-histogram settings yet (reported; see docs/operations.md).
 	if err := metricrules.Check(mfs, metricrules.Options{NativeHistograms: true}); err != nil {
 		t.Errorf("metric rules:\n%v", err)
 	}

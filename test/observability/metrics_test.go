@@ -140,16 +140,16 @@ func TestScrapedMetricsFollowRules(t *testing.T) {
 	}
 }
 
-// docMetric is one row of the metrics table of docs/operations.md.
+// docMetric is one row of the metrics table of the README's operations section.
 type docMetric struct {
 	typ    string
 	labels []string
 }
 
-// operationsTable parses the metrics table of docs/operations.md.
+// operationsTable parses the metrics table of the README's operations section.
 func operationsTable(t *testing.T) map[string]docMetric {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot, "docs", "operations.md"))
+	b, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func operationsTable(t *testing.T) map[string]docMetric {
 		slices.Sort(labels)
 		out[name] = docMetric{typ: strings.TrimSpace(cells[2]), labels: labels}
 		if strings.TrimSpace(cells[4]) == "" {
-			t.Errorf("%s has no meaning in docs/operations.md", name)
+			t.Errorf("%s has no meaning in the README's operations section", name)
 		}
 	}
 	return out
@@ -202,7 +202,7 @@ func contractNames(t *testing.T) []string {
 }
 
 // TestOperationsDocListsEveryMetric checks that the metrics table of
-// docs/operations.md and the list in docs/CONTRACT.md name exactly the
+// the README's operations section and the list in docs/CONTRACT.md name exactly the
 // metrics the services export, with the right types and labels.
 func TestOperationsDocListsEveryMetric(t *testing.T) {
 	t.Parallel()
@@ -215,7 +215,7 @@ func TestOperationsDocListsEveryMetric(t *testing.T) {
 	}
 	slices.Sort(documented)
 	if !slices.Equal(documented, exported) {
-		t.Errorf("docs/operations.md lists\n%v\nthe services export\n%v", documented, exported)
+		t.Errorf("the README's operations section lists\n%v\nthe services export\n%v", documented, exported)
 	}
 	if contract := contractNames(t); !slices.Equal(contract, exported) {
 		t.Errorf("docs/CONTRACT.md lists\n%v\nthe services export\n%v", contract, exported)
