@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -62,34 +63,48 @@ var timestampLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999
 // ParseSpoolEvent validates a POST /publish body and returns the event as it
 // will be published; now fills a missing timestamp.
 func ParseSpoolEvent(body []byte, now time.Time) (SpoolEvent, error) {
+	ev, _, err := parseSpoolEvent(body, now)
+	return ev, err
+}
+
+// parseSpoolEvent is ParseSpoolEvent that also reports whether the
+// timestamp was filled in from now rather than sent by the caller: an
+// idempotent retry of the same request must not differ by that.
+func parseSpoolEvent(body []byte, now time.Time) (ev SpoolEvent, stamped bool, err error) {
 	var req spoolRequest
 	if err := decodeStrict(body, &req); err != nil {
-		return SpoolEvent{}, err
+		return SpoolEvent{}, false, err
 	}
 	if req.EventType == nil {
-		return SpoolEvent{}, invalid("missing_field", "event_type is required (one of TOMAR, PAUSAR, COMPLETAR, STATE_CHANGE)")
+		return SpoolEvent{}, false, invalid("missing_field", "event_type is required (one of TOMAR, PAUSAR, COMPLETAR, STATE_CHANGE)")
 	}
 	if !eventTypes[*req.EventType] {
-		return SpoolEvent{}, invalid("unknown_event_type", "unknown event_type %q: want one of TOMAR, PAUSAR, COMPLETAR, STATE_CHANGE", truncate(*req.EventType))
+		return SpoolEvent{}, false, invalid("unknown_event_type", "unknown event_type %q: want one of TOMAR, PAUSAR, COMPLETAR, STATE_CHANGE", truncate(*req.EventType))
 	}
 	if req.TagSpool == nil || strings.TrimSpace(*req.TagSpool) == "" {
-		return SpoolEvent{}, invalid("missing_field", "tag_spool is required and must not be empty")
+		return SpoolEvent{}, false, invalid("missing_field", "tag_spool is required and must not be empty")
 	}
-	ev := SpoolEvent{EventType: *req.EventType, TagSpool: *req.TagSpool, WorkerNombre: req.WorkerNombre, EstadoDetalle: req.EstadoDetalle}
-	for name, v := range map[string]*string{"tag_spool": req.TagSpool, "worker_nombre": req.WorkerNombre, "estado_detalle": req.EstadoDetalle} {
-		if v != nil && len(*v) > maxFieldLen {
-			return SpoolEvent{}, invalid("field_too_long", "%s is longer than %d bytes", name, maxFieldLen)
+	ev = SpoolEvent{EventType: *req.EventType, TagSpool: *req.TagSpool, WorkerNombre: req.WorkerNombre, EstadoDetalle: req.EstadoDetalle}
+	// A slice, not a map: with several fields too long the error names the
+	// same one every time.
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"tag_spool", req.TagSpool}, {"worker_nombre", req.WorkerNombre}, {"estado_detalle", req.EstadoDetalle}} {
+		if f.v != nil && len(*f.v) > maxFieldLen {
+			return SpoolEvent{}, false, invalid("field_too_long", "%s is longer than %d bytes", f.name, maxFieldLen)
 		}
 	}
 	if req.Timestamp == nil || *req.Timestamp == "" {
 		ev.Timestamp = now.UTC().Format("2006-01-02T15:04:05.000000Z07:00")
+		stamped = true
 	} else {
 		if _, err := parseTimestamp(*req.Timestamp); err != nil {
-			return SpoolEvent{}, invalid("invalid_timestamp", "timestamp %q is not ISO 8601 (e.g. 2026-01-27T22:13:37Z)", truncate(*req.Timestamp))
+			return SpoolEvent{}, false, invalid("invalid_timestamp", "timestamp %q is not ISO 8601 (e.g. 2026-01-27T22:13:37Z)", truncate(*req.Timestamp))
 		}
 		ev.Timestamp = *req.Timestamp
 	}
-	return ev, nil
+	return ev, stamped, nil
 }
 
 func parseTimestamp(s string) (time.Time, error) {
@@ -168,6 +183,9 @@ func decodeStrict(body []byte, v any) error {
 		}
 		return invalid(reason, "invalid JSON: %v", err)
 	}
+	if err := checkFieldNames(body, v); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -191,4 +209,44 @@ func jsonKind(goKind string) string {
 		return "a string"
 	}
 	return goKind
+}
+
+// checkFieldNames refuses a top-level key that is not exactly the JSON name
+// of a field of the struct v points to. encoding/json matches names without
+// regard to case, so {"event_type":"TOMAR","EVENT_TYPE":"PAUSAR"} would
+// otherwise be read as PAUSAR while a case-sensitive parser reads TOMAR: the
+// same ambiguity that duplicate keys create. body has passed checkJSON;
+// anything that is not an object is left to the decoder to report.
+func checkFieldNames(body []byte, v any) error {
+	t := reflect.TypeOf(v)
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	t = t.Elem()
+	known := make(map[string]bool, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name == "" {
+			name = t.Field(i).Name
+		}
+		known[name] = true
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		if key, _ := tok.(string); !known[key] {
+			return invalid("unknown_field", "unknown field %q", truncate(key))
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return nil
 }

@@ -113,7 +113,7 @@ func (s *Server) publishSpool(c echo.Context) error {
 	if err := s.authorize(c, SpoolTopic); err != nil {
 		return err
 	}
-	ev, err := ParseSpoolEvent(body, s.cfg.Now())
+	ev, stamped, err := parseSpoolEvent(body, s.cfg.Now())
 	if err != nil {
 		return s.validationFailed(err)
 	}
@@ -121,7 +121,17 @@ func (s *Server) publishSpool(c echo.Context) error {
 	if err != nil {
 		return fmt.Errorf("encode spool event: %w", err)
 	}
-	return s.publish(c, "/publish", start, broker.PublishRequest{Topic: SpoolTopic, Data: data})
+	// The idempotency fingerprint covers what the caller sent, not the
+	// timestamp filled in here: a retry a moment later is the same request.
+	identity := data
+	if stamped {
+		asSent := ev
+		asSent.Timestamp = ""
+		if identity, err = json.Marshal(asSent); err != nil {
+			return fmt.Errorf("encode spool event: %w", err)
+		}
+	}
+	return s.publish(c, "/publish", start, broker.PublishRequest{Topic: SpoolTopic, Data: data}, identity)
 }
 
 func (s *Server) publishGeneric(c echo.Context) error {
@@ -137,7 +147,7 @@ func (s *Server) publishGeneric(c echo.Context) error {
 	if err := s.authorize(c, ev.Topic); err != nil {
 		return err
 	}
-	return s.publish(c, "/v1/events", start, broker.PublishRequest{Topic: ev.Topic, Event: ev.Type, Data: ev.Data})
+	return s.publish(c, "/v1/events", start, broker.PublishRequest{Topic: ev.Topic, Event: ev.Type, Data: ev.Data}, ev.Data)
 }
 
 func (s *Server) authorize(c echo.Context, topic string) error {
@@ -193,7 +203,9 @@ func validIdempotencyKey(k string) bool {
 	return true
 }
 
-func (s *Server) publish(c echo.Context, endpoint string, start time.Time, req broker.PublishRequest) error {
+// publish makes the broker call. identity is the request content an
+// Idempotency-Key is bound to (with the endpoint, topic and event name).
+func (s *Server) publish(c echo.Context, endpoint string, start time.Time, req broker.PublishRequest, identity []byte) error {
 	req.AcceptedAt = s.cfg.Now()
 	if key := c.Request().Header.Get("Idempotency-Key"); key != "" {
 		if !validIdempotencyKey(key) {
@@ -201,7 +213,7 @@ func (s *Server) publish(c echo.Context, endpoint string, start time.Time, req b
 			return httperr.BadRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
 		}
 		req.IdempotencyKey = key
-		sum := sha256.Sum256([]byte(endpoint + "\x00" + req.Topic + "\x00" + req.Event + "\x00" + string(req.Data)))
+		sum := sha256.Sum256([]byte(endpoint + "\x00" + req.Topic + "\x00" + req.Event + "\x00" + string(identity)))
 		req.Fingerprint = hex.EncodeToString(sum[:16])
 	}
 	validated := time.Now()
@@ -216,7 +228,7 @@ func (s *Server) publish(c echo.Context, endpoint string, start time.Time, req b
 	case errors.Is(err, broker.ErrUnavailable):
 		s.metrics.RedisErrors.Inc()
 		s.log.Warn("publish failed: broker unavailable", "topic", req.Topic, "err", err)
-		return httperr.Unavailable("redis_unavailable", "the event broker is unavailable; nothing was published, retry later", s.cfg.RetryAfter)
+		return httperr.Unavailable("redis_unavailable", "the event broker is unavailable; the event was not confirmed: retry later with the same Idempotency-Key", s.cfg.RetryAfter)
 	case err != nil:
 		s.metrics.RedisErrors.Inc()
 		return fmt.Errorf("publish to %q: %w", req.Topic, err)

@@ -35,10 +35,9 @@ func checkJSON(data []byte) error {
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
-			if len(stack) != 0 {
-				return fmt.Errorf("unexpected end of JSON input")
-			}
-			return nil
+			// Only reached before the first value or inside an open one: a
+			// complete top-level value returns below. Empty input is not JSON.
+			return fmt.Errorf("unexpected end of JSON input")
 		}
 		if err != nil {
 			return err
