@@ -191,6 +191,24 @@ func (f *feed) backfill(ctx context.Context, topic string, gen int) {
 			retry = min(retry*2, 2*time.Second)
 			continue
 		}
+		if page.Lost && page.Reason == "unknown_stream" {
+			// The topic's history is gone (Redis restarted without
+			// persistence, FLUSHALL, the key deleted) and may have been
+			// recreated since: everything it holds now was published after
+			// the loss, while the live feed was down. Deliver it from the
+			// start rather than disconnecting the topic's clients.
+			page, err = f.broker.History(ctx, topic, streamid.Zero, streamid.Zero, historyPage)
+		}
+		if err != nil {
+			f.log.Warn("backfill read failed; retrying", "topic", topic, "err", err)
+			select {
+			case <-time.After(retry):
+			case <-ctx.Done():
+				return
+			}
+			retry = min(retry*2, 2*time.Second)
+			continue
+		}
 		if page.Lost {
 			// Missed more than history keeps: clients resume (and are told
 			// with a reset) from their own positions.

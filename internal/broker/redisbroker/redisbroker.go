@@ -136,9 +136,9 @@ func (b *Broker) Publish(ctx context.Context, req broker.PublishRequest) (broker
 		ttl = strconv.FormatInt(int64((idemTTL+time.Second-1)/time.Second), 10)
 		idemKey = IdempotencyKey(req.Topic, req.IdempotencyKey)
 	}
-	minID := ""
+	maxAge := ""
 	if b.hist.MaxAge > 0 {
-		minID = strconv.FormatInt(req.AcceptedAt.Add(-b.hist.MaxAge).UnixMilli(), 10)
+		maxAge = strconv.FormatInt(max(b.hist.MaxAge.Milliseconds(), 1), 10)
 	}
 	sharded := "0"
 	if b.sharded {
@@ -146,7 +146,7 @@ func (b *Broker) Publish(ctx context.Context, req broker.PublishRequest) (broker
 	}
 	args := []string{
 		req.Topic, req.Event, strconv.FormatInt(req.AcceptedAt.UnixMicro(), 10), string(req.Data),
-		strconv.FormatInt(b.hist.MaxLen, 10), minID, sharded, ttl, req.Fingerprint,
+		strconv.FormatInt(b.hist.MaxLen, 10), maxAge, sharded, ttl, req.Fingerprint,
 	}
 	reply, err := b.publish.Exec(ctx, b.cmd, []string{StreamKey(req.Topic), idemKey}, args).ToArray()
 	if err != nil {
@@ -199,7 +199,7 @@ func (b *Broker) History(ctx context.Context, topic string, after, until streami
 	if err != nil {
 		return broker.Page{}, unavailable(err)
 	}
-	if len(reply) != 3 {
+	if len(reply) != 3 && len(reply) != 6 {
 		return broker.Page{}, fmt.Errorf("history script: unexpected reply of %d elements", len(reply))
 	}
 	lastText, _ := reply[0].ToString()
@@ -215,13 +215,20 @@ func (b *Broker) History(ctx context.Context, topic string, after, until streami
 	if err := errors.Join(err1, err2); err != nil {
 		return broker.Page{}, fmt.Errorf("history script: %w", err)
 	}
+	st := streamState{last: last, maxDel: maxDel, added: -1}
+	if len(reply) == 6 {
+		if firstText, _ := reply[3].ToString(); firstText != "" {
+			if st.first, err = streamid.Parse(firstText); err != nil {
+				return broker.Page{}, fmt.Errorf("history script: %w", err)
+			}
+			st.hasFirst = true
+		}
+		st.added, _ = reply[4].AsInt64()
+		st.length, _ = reply[5].AsInt64()
+	}
 	page := broker.Page{Last: last}
-	switch {
-	case last.Less(after):
-		page.Lost, page.Reason = true, "unknown_stream"
-		return page, nil
-	case after.Less(maxDel):
-		page.Lost, page.Reason = true, "trimmed"
+	if reason := st.lost(after); reason != "" {
+		page.Lost, page.Reason = true, reason
 		return page, nil
 	}
 	raw, err := reply[2].ToArray()
@@ -237,6 +244,43 @@ func (b *Broker) History(ctx context.Context, topic string, after, until streami
 		page.Entries = append(page.Entries, e)
 	}
 	return page, nil
+}
+
+// streamState is the bookkeeping of a history stream that decides whether a
+// position can be resumed.
+type streamState struct {
+	last     streamid.ID // last-generated-id
+	maxDel   streamid.ID // max-deleted-entry-id (moved by XDEL only on Redis 7.0)
+	first    streamid.ID // first retained entry, when hasFirst
+	hasFirst bool
+	added    int64 // entries ever added; -1 when unknown (Redis < 7)
+	length   int64 // entries retained
+}
+
+// lost says why events after the position after are not all retained, or ""
+// when they are. Removed entries are the trimmed head (every ID before
+// first) and XDEL'd ones (up to maxDel); a stream that never lost an entry
+// yet starts after the position never held it: it was deleted and recreated.
+// A client sitting exactly on the newest trimmed entry is told "trimmed"
+// when IDs are free between it and first: Redis keeps no record of which
+// trimmed ID was last, and a needless reset is safe where a silent gap is not.
+func (st streamState) lost(after streamid.ID) string {
+	removed := st.added < 0 || st.added > st.length
+	switch {
+	case st.last.Less(after):
+		return "unknown_stream" // the position is newer than anything here
+	case after.Less(st.maxDel):
+		return "trimmed"
+	case !after.Less(st.last):
+		return "" // the client has everything
+	case st.hasFirst && !removed && !after.IsZero() && after.Less(st.first):
+		return "unknown_stream" // nothing was ever removed, yet the position is not here
+	case st.hasFirst && removed && after.Next().Less(st.first):
+		return "trimmed"
+	case !st.hasFirst && removed:
+		return "trimmed" // everything up to last was removed and after < last
+	}
+	return ""
 }
 
 func parseEntry(r rueidis.RedisMessage) (broker.Entry, error) {

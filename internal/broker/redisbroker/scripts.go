@@ -10,7 +10,7 @@ import "github.com/redis/rueidis"
 //
 // KEYS[1] history stream, KEYS[2] idempotency key (same hash tag).
 // ARGV: 1 channel, 2 event name, 3 accept time (unix µs), 4 data,
-// 5 MAXLEN, 6 MINID for age trimming ("" = none), 7 "1" for SPUBLISH,
+// 5 MAXLEN, 6 max age in ms for age trimming ("" = none), 7 "1" for SPUBLISH,
 // 8 idempotency TTL seconds ("0" = no key), 9 request fingerprint.
 // Returns {"ok", id, receivers} or {"replay", "<id> <receivers> <fingerprint>"}.
 const publishSource = `
@@ -19,7 +19,12 @@ if ARGV[8] ~= '0' then
   if prev then return {'replay', prev} end
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[2], 't', ARGV[3], 'd', ARGV[4])
-if ARGV[6] ~= '' then redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[6]) end
+if ARGV[6] ~= '' then
+  -- Age is measured on Redis's clock (the new ID), not the publisher's: a
+  -- publisher clock running ahead must not trim the event just added.
+  local ms = tonumber(string.match(id, '^(%d+)'))
+  redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%.0f', ms - tonumber(ARGV[6])))
+end
 local msg = '\31ssegate1 ' .. id .. ' ' .. ARGV[3] .. ' ' .. ARGV[2] .. '\n' .. ARGV[4]
 local n
 if ARGV[7] == '1' then n = redis.call('SPUBLISH', ARGV[1], msg) else n = redis.call('PUBLISH', ARGV[1], msg) end
@@ -29,24 +34,36 @@ return {'ok', id, n}
 
 // pageSource reads one page of history after a position, together with the
 // stream's bookkeeping that tells whether anything after that position was
-// trimmed, in one atomic step.
+// removed, in one atomic step.
+//
+// Trimming (XADD MAXLEN ~, XTRIM MINID ~) does not move
+// max-deleted-entry-id on Redis 7.0 (only XDEL does), so the script also
+// returns the first retained ID and how many entries were ever added and are
+// still kept: what was removed by trimming lies before the first entry.
 //
 // KEYS[1] history stream. ARGV: 1 exclusive start ID, 2 inclusive end ID or
-// "+", 3 COUNT. Returns {last-generated-id, max-deleted-entry-id, entries}
-// or {"", "", {}} when the stream does not exist.
+// "+", 3 COUNT. Returns {last-generated-id, max-deleted-entry-id, entries,
+// first entry's ID ("" when empty), entries-added (-1 when Redis does
+// not report it), length}, or {"", "", {}} when the stream does not exist.
 const pageSource = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'', '', {}} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
-local last, maxdel = '0-0', '0-0'
+local last, maxdel, first, added, len = '0-0', '0-0', '', -1, 0
+local firstEntry
 for i = 1, #info, 2 do
-  if info[i] == 'last-generated-id' then last = info[i+1]
-  elseif info[i] == 'max-deleted-entry-id' then maxdel = info[i+1] end
+  local k = info[i]
+  if k == 'last-generated-id' then last = info[i+1]
+  elseif k == 'max-deleted-entry-id' then maxdel = info[i+1]
+  elseif k == 'entries-added' then added = info[i+1]
+  elseif k == 'length' then len = info[i+1]
+  elseif k == 'first-entry' then firstEntry = info[i+1] end
 end
+if len > 0 and type(firstEntry) == 'table' then first = firstEntry[1] end
 local entries = {}
 if tonumber(ARGV[3]) > 0 then
   entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], ARGV[2], 'COUNT', ARGV[3])
 end
-return {last, maxdel, entries}
+return {last, maxdel, entries, first, added, len}
 `
 
 func newScripts() (publish, page *rueidis.Lua) {
