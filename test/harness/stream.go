@@ -135,7 +135,7 @@ func (s *Stream) read() {
 	defer s.Resp.Body.Close()
 	r := bufio.NewReaderSize(s.Resp.Body, 64<<10)
 	var data strings.Builder
-	var name, id, retry string
+	var name, id, retry, idBuf string
 	hasData, hasID := false, false
 	for {
 		line, err := r.ReadString('\n')
@@ -147,6 +147,12 @@ func (s *Stream) read() {
 		}
 		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
 		if line == "" {
+			// Dispatch (WHATWG HTML §9.2.6): only now does the id buffer
+			// become the id a browser would send back, so an event cut
+			// off mid-frame does not count as received.
+			s.mu.Lock()
+			s.lastID = idBuf
+			s.mu.Unlock()
 			if hasData {
 				ev := Event{Name: name, Data: strings.TrimSuffix(data.String(), "\n"), Retry: retry}
 				if ev.Name == "" {
@@ -178,10 +184,9 @@ func (s *Stream) read() {
 		case "event":
 			name = value
 		case "id":
-			id, hasID = value, true
-			s.mu.Lock()
-			s.lastID = value
-			s.mu.Unlock()
+			if !strings.ContainsRune(value, 0) {
+				id, hasID, idBuf = value, true, value
+			}
 		case "retry":
 			retry = value
 		}
