@@ -180,6 +180,8 @@ func decodeStrict(body []byte, v any) error {
 			reason = "duplicate_key"
 		case errors.Is(err, errTooDeep):
 			reason = "too_deep"
+		case errors.Is(err, errNumberRange):
+			reason = "number_out_of_range"
 		}
 		return invalid(reason, "invalid JSON: %v", err)
 	}

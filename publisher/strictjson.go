@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"strconv"
 )
 
 // maxDepth bounds how deeply JSON may nest: deeper documents are refused
@@ -17,6 +19,7 @@ var (
 	errDuplicateKey = errors.New("duplicate key")
 	errTooDeep      = errors.New("nesting too deep")
 	errTrailing     = errors.New("data after the JSON value")
+	errNumberRange  = errors.New("number out of the range of a float64")
 )
 
 // checkJSON walks a document token by token and refuses what encoding/json
@@ -41,6 +44,14 @@ func checkJSON(data []byte) error {
 		}
 		if err != nil {
 			return err
+		}
+		if num, ok := tok.(json.Number); ok {
+			// JSON allows any number of digits; JavaScript (the browser on
+			// the other end) and most parsers read numbers as float64, so a
+			// number beyond its range would arrive as Infinity.
+			if f, err := strconv.ParseFloat(string(num), 64); err != nil || math.IsInf(f, 0) {
+				return fmt.Errorf("%w: %s", errNumberRange, truncate(string(num)))
+			}
 		}
 		top := len(stack) - 1
 		if top >= 0 && stack[top].object && stack[top].expect {
