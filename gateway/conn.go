@@ -38,6 +38,8 @@ type conn struct {
 	pingDue  bool
 	draining bool
 
+	abort func() // makes a write in progress fail at once; set by the writer
+
 	lastWrite atomic.Int64 // unix nanoseconds of the last successful write
 	expires   time.Time    // token expiry; zero = none
 }
@@ -71,9 +73,15 @@ func (c *conn) enqueue(f *frame) {
 	}
 	if len(c.queue) >= c.maxQueue {
 		c.closed, c.reason = true, reasonSlow
+		abort := c.abort
 		c.mu.Unlock()
 		c.dropped()
 		c.wake()
+		if abort != nil {
+			// The writer is most likely blocked on a client that does not
+			// read: end that write now rather than at its deadline.
+			abort()
+		}
 		return
 	}
 	c.queue = append(c.queue, f)
@@ -100,6 +108,27 @@ func (c *conn) drain() {
 	c.draining = true
 	c.mu.Unlock()
 	c.wake()
+}
+
+// setAbort installs what ends a blocked write when the queue overflows.
+func (c *conn) setAbort(fn func()) {
+	c.mu.Lock()
+	c.abort = fn
+	c.mu.Unlock()
+}
+
+// evictedSlow reports whether the queue overflowed.
+func (c *conn) evictedSlow() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed && c.reason == reasonSlow
+}
+
+// isDraining reports whether drain was called.
+func (c *conn) isDraining() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.draining
 }
 
 // ping asks the writer for a keepalive if nothing was written for interval.

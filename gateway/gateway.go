@@ -61,9 +61,14 @@ type Config struct {
 	ConnectBurst     int           // burst for ConnectRatePerIP
 	// Auth verifies subscriber credentials; nil lets anyone subscribe to any
 	// topic, as the old endpoint did.
-	Auth     Authenticator
-	Logger   *slog.Logger
-	Registry prometheus.Registerer
+	Auth Authenticator
+	// CORSOrigins are the origins (scheme://host[:port], or "*" for any
+	// origin without credentials) whose pages may open streams; requests
+	// from other origins, except the gateway's own, get 403. See
+	// ParseCORSOrigins and cors.go.
+	CORSOrigins []string
+	Logger      *slog.Logger
+	Registry    prometheus.Registerer
 }
 
 // DefaultConfig returns the settings of the old system (15 s keepalive,
@@ -147,9 +152,11 @@ func (s *Server) nextID() string {
 	return s.prefix + strconv.FormatUint(s.connSeq.Add(1), 36)
 }
 
-// Register mounts the gateway's routes on e.
+// Register mounts the gateway's routes on e, and the CORS and origin check
+// (cors.go) in front of every route of e.
 func (s *Server) Register(e *echo.Echo) {
-	e.GET("/api/sse/stream", s.stream)
+	e.Use(s.cors)
+	e.GET(streamPath, s.stream)
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})

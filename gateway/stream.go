@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -74,8 +75,14 @@ func (s *Server) stream(c echo.Context) error {
 	s.metrics.Connections.Inc()
 	reason := reasonError
 	defer func() {
-		s.metrics.Connections.Dec()
+		// Counted before the gauge drops: whoever sees the stream gone
+		// also sees why.
+		if evicted, ok := map[string]string{reasonSlow: "queue_full", reasonSendTimeout: "send_timeout"}[reason]; ok {
+			s.metrics.Evicted.WithLabelValues(evicted).Inc()
+			log.Info("client evicted", "reason", reason)
+		}
 		s.metrics.ConnectionsClosed.WithLabelValues(reason).Inc()
+		s.metrics.Connections.Dec()
 		log.Debug("stream closed", "reason", reason)
 	}()
 
@@ -86,35 +93,38 @@ func (s *Server) stream(c echo.Context) error {
 	h.Set("Connection", "keep-alive")
 	c.Response().WriteHeader(http.StatusOK)
 	w := &streamWriter{rc: http.NewResponseController(c.Response()), w: c.Response(), timeout: s.cfg.SendTimeout, last: &cn.lastWrite}
+	// Safe from the hub's goroutine: it only moves the connection's deadline.
+	cn.setAbort(func() { _ = w.rc.SetWriteDeadline(time.Now()) })
 	buf := sse.AppendRetry(make([]byte, 0, 4096), s.cfg.Retry)
 	buf = sse.AppendComment(buf, "ok")
 	if err := w.write(buf); err != nil {
-		reason = writeReason(err)
+		reason = cn.writeReason(err)
 		return nil
 	}
 	log.Debug("stream opened", "topics", topics, "last_event_id", truncate(lastEventID(c)))
 
 	pos, buf, err := s.resume(r.Context(), w, buf[:0], topics, snap, lastEventID(c))
 	if err != nil {
-		reason = writeReason(err)
+		reason = cn.writeReason(err)
 		if !errors.Is(err, errClient) {
 			log.Warn("resume failed", "err", err)
 		}
 		return nil
 	}
 	reason = s.live(r.Context(), w, cn, pos, buf)
-	if reason == reasonSlow || reason == reasonSendTimeout {
-		s.metrics.Evicted.WithLabelValues(map[string]string{reasonSlow: "queue_full", reasonSendTimeout: "send_timeout"}[reason]).Inc()
-		log.Info("client evicted", "reason", reason)
-	}
 	return nil
 }
 
 // errClient marks errors caused by the client going away.
 var errClient = errors.New("client gone")
 
-func writeReason(err error) string {
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+// writeReason says why a write to the client failed: the queue overflowed
+// (and aborted the write), the write hit its deadline, or the client left.
+func (c *conn) writeReason(err error) string {
+	switch {
+	case c.evictedSlow():
+		return reasonSlow
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		return reasonSendTimeout
 	}
 	return reasonNormal
@@ -172,7 +182,8 @@ type resumeInfo struct {
 // resume works out where the client is in each topic and replays what it
 // missed, up to snap (after which the live queue has everything).
 func (s *Server) resume(ctx context.Context, w *streamWriter, buf []byte, topics []string, snap []streamid.ID, last string) (positions, []byte, error) {
-	pos := positions(snap)
+	// A copy: pos moves as events are replayed, snap is the replay's end.
+	pos := positions(slices.Clone(snap))
 	if last == "" {
 		return pos, buf, nil
 	}
@@ -182,10 +193,28 @@ func (s *Server) resume(ctx context.Context, w *streamWriter, buf []byte, topics
 		buf = s.appendReset(buf, pos, resumeInfo{Reason: "malformed", Topics: topics})
 		return pos, buf, w.write(buf)
 	}
+	// Until a topic is replayed, ids carry the client's own position in it:
+	// a client cut off mid-replay must resume from what it really has.
+	copy(pos, from)
 	var lost resumeInfo
 	for i, name := range topics {
 		cursor := from[i]
 		if !cursor.Less(snap[i]) {
+			if snap[i].Less(cursor) {
+				// Ahead of this process is fine (another replica delivered
+				// it first), ahead of the topic itself is an id the topic
+				// never had: the client would wait for it forever.
+				newest, err := s.broker.Last(ctx, name)
+				if err != nil {
+					return nil, buf, fmt.Errorf("replay %q: %w", name, err)
+				}
+				if newest.Less(cursor) {
+					lost.Reason = "unknown_stream"
+					lost.Topics = append(lost.Topics, name)
+					pos[i] = snap[i]
+					continue
+				}
+			}
 			pos[i] = cursor // the client is ahead of this process: skip what it has
 			continue
 		}
@@ -265,7 +294,15 @@ func (s *Server) live(ctx context.Context, w *streamWriter, cn *conn, pos positi
 		select {
 		case <-cn.notify:
 		case <-ctx.Done():
-			return reasonNormal
+			if cn.evictedSlow() {
+				return reasonSlow // the aborted write can cancel the request first
+			}
+			if !cn.isDraining() {
+				return reasonNormal
+			}
+			// Drain asked for the shutdown event just before the server
+			// cancelled the requests: the connection is still open, so
+			// say goodbye rather than end without one.
 		case <-expiry:
 			buf = sse.AppendEvent(buf[:0], "", "token-expired", []byte(`{"reason":"token_expired"}`))
 			_ = w.write(buf)
@@ -305,7 +342,7 @@ func (s *Server) live(ctx context.Context, w *streamWriter, cn *conn, pos positi
 			buf = sse.AppendEvent(buf, "", "shutdown", []byte(`{"reason":"shutdown"}`))
 		}
 		if err := w.write(buf); err != nil {
-			return writeReason(err)
+			return cn.writeReason(err)
 		}
 		s.metrics.Delivered.Add(float64(n))
 		if wk.draining {

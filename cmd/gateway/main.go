@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ssegate/ssegate/gateway"
+	"github.com/ssegate/ssegate/internal/auth"
 	"github.com/ssegate/ssegate/internal/broker/membroker"
 	"github.com/ssegate/ssegate/internal/config"
 	"github.com/ssegate/ssegate/internal/httpserver"
@@ -47,9 +48,10 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	var (
 		cfg                    gateway.ProgramConfig
 		listen, logFmt, logLvl string
-		trusted                string
+		trusted, origins       string
 		showVersion, health    bool
 		maxLen                 int
+		authSet                auth.Settings
 	)
 	def := gateway.DefaultConfig()
 	s := config.New("gateway", lookup)
@@ -71,6 +73,12 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	s.Int(&cfg.MaxConnsPerIP, "max-connections-per-ip", "SSEGATE_MAX_CONNECTIONS_PER_IP", 0, "open streams per client IP (0 = no limit)")
 	s.Float(&cfg.ConnectRatePerIP, "connect-rate-per-ip", "SSEGATE_CONNECT_RATE_PER_IP", 0, "new streams per second per client IP (0 = no limit)")
 	s.String(&trusted, "trusted-proxies", "SSEGATE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
+	s.Duration(&cfg.HTTP.ReadHeaderTimeout, "read-header-timeout", "SSEGATE_READ_HEADER_TIMEOUT", 5*time.Second, "time a client has to send its request headers (slowloris guard)")
+	s.Int(&cfg.HTTP.MaxHeaderBytes, "max-header-bytes", "SSEGATE_MAX_HEADER_BYTES", 16<<10, "largest request header block; larger gets 431")
+	s.String(&origins, "cors-origins", "SSEGATE_CORS_ORIGINS", "", "comma-separated origins whose pages may open streams (scheme://host[:port]; * = any, without cookies)")
+	authSet.BindSubscribe(s)
+	authSet.BindJWT(s)
+	authSet.BindPublish(s)
 	s.String(&logLvl, "log-level", "SSEGATE_LOG_LEVEL", "info", "debug, info, warn or error")
 	s.String(&logFmt, "log-format", "SSEGATE_LOG_FORMAT", "auto", "json, text or auto (text on a terminal)")
 	s.Bool(&showVersion, "version", "SSEGATE_SHOW_VERSION", false, "print the version and exit")
@@ -94,9 +102,29 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if cfg.HTTP.TrustedProxies, err = httpserver.ParseCIDRs(trusted); err != nil {
 		return err
 	}
+	if cfg.CORSOrigins, err = gateway.ParseCORSOrigins(config.List(origins)); err != nil {
+		return err
+	}
+	if cfg.Auth, err = authSet.Subscriber(log); err != nil {
+		return err
+	}
+	// Embedded mode serves the publish API too: with publish credentials
+	// configured it checks them; without, it stays open, as a development
+	// convenience, with a warning.
+	var pubAuth publisher.Authorizer
+	if cfg.RedisURL == "" && (authSet.Configured() || authSet.AllowAnonymous) {
+		pa, err := authSet.Publisher(log)
+		if err != nil {
+			return err
+		}
+		pubAuth = pa
+	}
 	cfg.Embed = func(e *echo.Echo, b *membroker.Broker, reg prometheus.Registerer) {
-		log.Warn("embedded mode: POST /publish and /v1/events are served without authentication")
-		publisher.New(b, publisher.Config{Logger: log, Registry: reg}).Register(e)
+		if pubAuth == nil {
+			log.Warn("embedded mode: POST /publish and /v1/events are served without authentication " +
+				"(set SSEGATE_PUBLISH_TOKENS or a JWT key to require it)")
+		}
+		publisher.New(b, publisher.Config{Logger: log, Registry: reg, Auth: pubAuth}).Register(e)
 	}
 	p, err := gateway.NewProgram(cfg)
 	if err != nil {

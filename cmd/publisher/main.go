@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ssegate/ssegate/internal/auth"
 	"github.com/ssegate/ssegate/internal/config"
 	"github.com/ssegate/ssegate/internal/httpserver"
 	"github.com/ssegate/ssegate/internal/logging"
@@ -45,6 +46,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		trusted                string
 		showVersion, health    bool
 		maxLen, maxBody        int
+		authSet                auth.Settings
 	)
 	s := config.New("publisher", lookup)
 	s.SetOutput(stderr)
@@ -58,6 +60,10 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	s.Int(&maxBody, "max-body-bytes", "SSEGATE_MAX_BODY_BYTES", 64<<10, "largest publish body; larger gets 413")
 	s.Duration(&cfg.ShutdownGrace, "shutdown-grace", "SSEGATE_SHUTDOWN_GRACE", 10*time.Second, "longest time from SIGTERM to exit")
 	s.String(&trusted, "trusted-proxies", "SSEGATE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
+	s.Duration(&cfg.HTTP.ReadHeaderTimeout, "read-header-timeout", "SSEGATE_READ_HEADER_TIMEOUT", 5*time.Second, "time a client has to send its request headers (slowloris guard)")
+	s.Int(&cfg.HTTP.MaxHeaderBytes, "max-header-bytes", "SSEGATE_MAX_HEADER_BYTES", 16<<10, "largest request header block; larger gets 431")
+	authSet.BindPublish(s)
+	authSet.BindJWT(s)
 	s.String(&logLvl, "log-level", "SSEGATE_LOG_LEVEL", "info", "debug, info, warn or error")
 	s.String(&logFmt, "log-format", "SSEGATE_LOG_FORMAT", "auto", "json, text or auto (text on a terminal)")
 	s.Bool(&showVersion, "version", "SSEGATE_SHOW_VERSION", false, "print the version and exit")
@@ -82,6 +88,11 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if cfg.HTTP.TrustedProxies, err = httpserver.ParseCIDRs(trusted); err != nil {
 		return err
 	}
+	pa, err := authSet.Publisher(log)
+	if err != nil {
+		return err
+	}
+	cfg.Auth = pa
 	p, err := publisher.NewProgram(cfg)
 	if err != nil {
 		return err

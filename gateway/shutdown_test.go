@@ -1,0 +1,163 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ssegate/ssegate/gateway"
+)
+
+// closedStream is what one client saw of a stream that the server ended.
+type closedStream struct {
+	body []byte
+	at   time.Time
+	err  error
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
+	const (
+		streams     = 3
+		drainWindow = 900 * time.Millisecond
+		grace       = 5 * time.Second
+	)
+	g := startGateway(t, gateway.ProgramConfig{
+		Config:        gateway.Config{DrainWindow: drainWindow, Retry: 1500 * time.Millisecond},
+		ShutdownGrace: grace,
+	})
+	srv := g.Program.Server()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	results := make(chan closedStream, streams)
+	for range streams {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, streamURL(g, ""), nil)
+		resp, err := client.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("open stream: %v %v", resp, err)
+		}
+		go func() { // ends when the server ends the stream (or the ctx times out)
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			results <- closedStream{body: body, at: time.Now(), err: err}
+		}()
+	}
+	waitFor(t, 5*time.Second, "streams registered", func() bool { return srv.Connections() == streams })
+
+	// While the drain runs, the gateway is not ready and refuses streams.
+	type probe struct {
+		ready, stream int
+		readyCode     string
+		err           error
+	}
+	probed := make(chan probe, 1)
+	go func() {
+		var p probe
+		defer func() { probed <- p }()
+		deadline := time.Now().Add(10 * time.Second)
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for !srv.Draining() && time.Now().Before(deadline) {
+			<-tick.C
+		}
+		resp, err := client.Get(g.URL + "/readyz")
+		if err != nil {
+			p.err = err
+			return
+		}
+		var eb struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&eb)
+		resp.Body.Close()
+		p.ready, p.readyCode = resp.StatusCode, eb.Error.Code
+		resp, err = client.Get(streamURL(g, ""))
+		if err != nil {
+			p.err = err
+			return
+		}
+		resp.Body.Close()
+		p.stream = resp.StatusCode
+	}()
+
+	start := time.Now()
+	if err := g.Stop(t); err != nil {
+		t.Fatalf("Run returned %v", err)
+	}
+	if took := time.Since(start); took > grace {
+		t.Fatalf("shutdown took %v, grace is %v", took, grace)
+	}
+
+	p := <-probed
+	if p.err != nil || p.ready != http.StatusServiceUnavailable || p.readyCode != "draining" || p.stream != http.StatusServiceUnavailable {
+		t.Fatalf("during drain: /readyz %d %q, stream %d, err %v; want 503 draining and 503", p.ready, p.readyCode, p.stream, p.err)
+	}
+	var first, last time.Time
+	const tail = "retry: 1500\nevent: shutdown\ndata: {\"reason\":\"shutdown\"}\n\n"
+	for range streams {
+		r := <-results
+		if r.err != nil {
+			t.Fatalf("stream ended with %v", r.err)
+		}
+		if !strings.HasSuffix(string(r.body), tail) {
+			t.Fatalf("stream ended with %q, want a retry line and a shutdown event", r.body)
+		}
+		if first.IsZero() || r.at.Before(first) {
+			first = r.at
+		}
+		if r.at.After(last) {
+			last = r.at
+		}
+	}
+	// Three streams over 900 ms close at about 0, 300 and 600 ms.
+	if spread := last.Sub(first); spread < drainWindow/3 {
+		t.Fatalf("streams closed %v apart, want them spread over the %v drain window", spread, drainWindow)
+	}
+	if got := metricValue(srv.Metrics().ConnectionsClosed.WithLabelValues("shutdown")); got != streams {
+		t.Fatalf("closed{shutdown} = %v, want %d", got, streams)
+	}
+}
+
+// TestShutdownEveryStreamGetsShutdownEvent is a regression test: with no
+// drain window every stream is asked to close at once, and the server
+// cancels the request contexts right after; a stream whose writer had not
+// run yet used to end silently instead of with the shutdown event.
+func TestShutdownEveryStreamGetsShutdownEvent(t *testing.T) {
+	t.Parallel()
+	const streams = 60
+	g := startGateway(t, gateway.ProgramConfig{})
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	bodies := make(chan string, streams)
+	for range streams {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, streamURL(g, ""), nil)
+		resp, err := client.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("open stream: %v %v", resp, err)
+		}
+		go func() { // ends when the server ends the stream (or the ctx times out)
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			bodies <- string(b)
+		}()
+	}
+	waitFor(t, 5*time.Second, "streams registered", func() bool { return g.Program.Server().Connections() == streams })
+	if err := g.Stop(t); err != nil {
+		t.Fatalf("Run returned %v", err)
+	}
+	silent := 0
+	for range streams {
+		if !strings.HasSuffix(<-bodies, "event: shutdown\ndata: {\"reason\":\"shutdown\"}\n\n") {
+			silent++
+		}
+	}
+	if silent > 0 {
+		t.Fatalf("%d of %d streams ended without a shutdown event", silent, streams)
+	}
+}
