@@ -38,14 +38,26 @@ type conn struct {
 	pingDue  bool
 	draining bool
 
-	abort func() // makes a write in progress fail at once; set by the writer
+	expired  bool
+	abort    func() // makes a write in progress fail at once; set by the writer
+	pool     *pool  // set when the connection was hijacked and handed to the pool
+	owned    bool   // pool mode: queued for, or held by, a worker or a flush
 
 	lastWrite atomic.Int64 // unix nanoseconds of the last successful write
 	expires   time.Time    // token expiry; zero = none
+
+	// Writer state, used by whichever goroutine writes the connection: the
+	// stream's handler, or in pool mode the one worker or flush that owns it.
+	pos    positions
+	tindex map[string]int // topic → index, for multi-topic connections
+	wire   *wire          // the hijacked socket, in pool mode
+
+	finishOnce sync.Once
+	onFinish   func(reason string) // releases what the stream held
 }
 
 func newConn(id string, topics []string, maxQueue int, dropped func()) *conn {
-	return &conn{
+	c := &conn{
 		id:       id,
 		topics:   topics,
 		slots:    make([]int, len(topics)),
@@ -53,14 +65,77 @@ func newConn(id string, topics []string, maxQueue int, dropped func()) *conn {
 		notify:   make(chan struct{}, 1),
 		dropped:  dropped,
 		queue:    make([]*frame, 0, 16),
+		pos:      make(positions, len(topics)),
+	}
+	if len(topics) > 1 {
+		c.tindex = make(map[string]int, len(topics))
+		for i, t := range topics {
+			c.tindex[t] = i
+		}
+	}
+	return c
+}
+
+// wake tells the writer there is work: the stream's goroutine through
+// notify, or in pool mode by queueing the connection for a worker unless a
+// goroutine already owns it (that one looks again before letting go).
+func (c *conn) wake() {
+	c.mu.Lock()
+	p := c.pool
+	schedule := p != nil && !c.owned
+	if schedule {
+		c.owned = true
+	}
+	c.mu.Unlock()
+	switch {
+	case schedule:
+		p.queue.push(c)
+	case p == nil:
+		select {
+		case c.notify <- struct{}{}:
+		default:
+		}
 	}
 }
 
-func (c *conn) wake() {
-	select {
-	case c.notify <- struct{}{}:
-	default:
+// adopt hands the connection to the pool, which writes it from now on.
+func (c *conn) adopt(p *pool) {
+	c.mu.Lock()
+	c.pool, c.owned = p, true
+	c.mu.Unlock()
+	p.queue.push(c)
+}
+
+// release gives up a pool worker's ownership, or queues the connection
+// again when more work arrived while it was being written.
+func (c *conn) release(p *pool) {
+	c.mu.Lock()
+	more := len(c.queue) > 0 || c.pingDue || c.closed || c.draining || c.expired
+	if !more {
+		c.owned = false
 	}
+	c.mu.Unlock()
+	if more {
+		p.queue.push(c)
+	}
+}
+
+// finish runs the stream's cleanup once, whichever path ends it.
+func (c *conn) finish(reason string) {
+	c.finishOnce.Do(func() {
+		if c.onFinish != nil {
+			c.onFinish(reason)
+		}
+	})
+}
+
+// expire marks the subscriber's credential as expired: the writer sends
+// token-expired and ends the stream.
+func (c *conn) expire() {
+	c.mu.Lock()
+	c.expired = true
+	c.mu.Unlock()
+	c.wake()
 }
 
 // enqueue adds f without blocking, or closes the connection when its queue
@@ -100,6 +175,21 @@ func (c *conn) close(reason string) {
 	}
 	c.mu.Unlock()
 	c.wake()
+}
+
+// kill ends the connection for reason and makes a write in progress fail
+// at once.
+func (c *conn) kill(reason string) {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed, c.reason = true, reason
+	}
+	abort := c.abort
+	c.mu.Unlock()
+	c.wake()
+	if abort != nil {
+		abort()
+	}
 }
 
 // drain asks the writer to send the shutdown event and end the stream.
@@ -149,6 +239,7 @@ type work struct {
 	closed   bool
 	reason   string
 	draining bool
+	expired  bool
 }
 
 // take swaps the queue out. The returned frames are valid until the next
@@ -156,7 +247,7 @@ type work struct {
 func (c *conn) take() work {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	w := work{frames: c.queue, ping: c.pingDue, closed: c.closed, reason: c.reason, draining: c.draining}
+	w := work{frames: c.queue, ping: c.pingDue, closed: c.closed, reason: c.reason, draining: c.draining, expired: c.expired}
 	clear(c.spare)
 	c.queue, c.spare = c.spare[:0], c.queue
 	c.pingDue = false

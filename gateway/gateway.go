@@ -15,6 +15,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -59,6 +60,10 @@ type Config struct {
 	MaxConnsPerIP    int           // 0 = unlimited
 	ConnectRatePerIP float64       // new streams per second per IP; 0 = unlimited
 	ConnectBurst     int           // burst for ConnectRatePerIP
+	// Writers is how many goroutines write hijacked HTTP/1.1 streams
+	// (0 = one per CPU). A negative value keeps every stream on its own
+	// handler goroutine behind net/http instead (HTTP/2 streams always are).
+	Writers int
 	// Auth verifies subscriber credentials; nil lets anyone subscribe to any
 	// topic, as the old endpoint did.
 	Auth Authenticator
@@ -127,6 +132,7 @@ type Server struct {
 	hub      *hub
 	feed     *feed
 	limits   *limiter
+	pool     *pool // nil: every stream is written by its handler goroutine
 	draining atomic.Bool
 	connSeq  atomic.Uint64
 	prefix   string
@@ -142,6 +148,18 @@ func New(b Broker, cfg Config) *Server {
 	s.feed = newFeed(b, s.hub, cfg.Logger, s.metrics, cfg.SubscribeTimeout)
 	s.limits = newLimiter(cfg.MaxConnections, cfg.MaxConnsPerIP, cfg.ConnectRatePerIP, cfg.ConnectBurst)
 	s.prefix = strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-"
+	if cfg.Writers >= 0 {
+		workers := cfg.Writers
+		if workers == 0 {
+			workers = runtime.GOMAXPROCS(0)
+		}
+		p, err := newPool(s, workers)
+		if err != nil {
+			s.log.Warn("writer pool unavailable; streams keep their own goroutines", "err", err)
+		} else {
+			s.pool = p
+		}
+	}
 	return s
 }
 
@@ -173,7 +191,8 @@ func (s *Server) ready(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "connections": s.hub.count()})
 }
 
-// Run runs the subscription and the keepalive clock until ctx ends.
+// Run runs the subscription, the keepalive clock and the writer pool until
+// ctx ends. Streams handed to the pool must be closed first (Close).
 func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -181,6 +200,13 @@ func (s *Server) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.clock(ctx)
 	}()
+	if s.pool != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.pool.run(ctx)
+		}()
+	}
 	err := s.feed.run(ctx)
 	wg.Wait()
 	return err
@@ -197,7 +223,12 @@ func (s *Server) clock(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			s.hub.each(func(c *conn) { c.ping(now, s.cfg.PingInterval) })
+			s.hub.each(func(c *conn) {
+				c.ping(now, s.cfg.PingInterval)
+				if !c.expires.IsZero() && !now.Before(c.expires) {
+					c.expire()
+				}
+			})
 		}
 	}
 }
@@ -230,6 +261,30 @@ func (s *Server) Drain(ctx context.Context) {
 			}
 		}
 		c.drain()
+	}
+	// A stream that joined while the list above was taken gets its
+	// shutdown event too.
+	s.hub.each(func(c *conn) {
+		if !c.isDraining() {
+			c.drain()
+		}
+	})
+}
+
+// Close waits until every stream has ended, or ctx ends, and then ends the
+// rest at once. After Drain, streams end by themselves; Close bounds that
+// and covers the streams the pool owns, which http.Server.Shutdown does not
+// know about (they were hijacked).
+func (s *Server) Close(ctx context.Context) {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for s.hub.count() > 0 {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			s.hub.each(func(c *conn) { c.kill(reasonShutdown) })
+			return
+		}
 	}
 }
 

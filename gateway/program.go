@@ -131,6 +131,7 @@ func (p *Program) Run(ctx context.Context, ln net.Listener) error {
 		drainCtx, cancel := context.WithTimeout(ctx, p.cfg.DrainWindow+time.Second)
 		defer cancel()
 		p.server.Drain(drainCtx)
+		p.server.Close(ctx)
 	})
 	stopRun()
 	wg.Wait()

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"slices"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -58,23 +60,20 @@ func (s *Server) stream(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	defer release()
 	if err := s.feed.acquire(r.Context(), topics); err != nil {
+		release()
 		s.metrics.Rejected.WithLabelValues("redis_unavailable").Inc()
 		s.log.Warn("subscribe failed", "topics", topics, "err", err)
 		return httperr.Unavailable("redis_unavailable", "the event broker is unavailable; retry later", s.cfg.Retry)
 	}
-	defer s.feed.release(topics)
 
 	cn := newConn(s.nextID(), topics, s.cfg.QueueSize, s.metrics.QueueDropped.Inc)
 	cn.expires = auth.expires
 	snap := s.hub.join(cn)
-	defer s.hub.leave(cn)
 	log := s.log.With("conn", cn.id)
 	s.metrics.ConnectionsOpened.Inc()
 	s.metrics.Connections.Inc()
-	reason := reasonError
-	defer func() {
+	cn.onFinish = func(reason string) {
 		// Counted before the gauge drops: whoever sees the stream gone
 		// also sees why.
 		if evicted, ok := map[string]string{reasonSlow: "queue_full", reasonSendTimeout: "send_timeout"}[reason]; ok {
@@ -84,24 +83,50 @@ func (s *Server) stream(c echo.Context) error {
 		s.metrics.ConnectionsClosed.WithLabelValues(reason).Inc()
 		s.metrics.Connections.Dec()
 		log.Debug("stream closed", "reason", reason)
+		s.hub.leave(cn)
+		s.feed.release(topics)
+		release()
+	}
+	reason, handedOff := reasonError, false
+	defer func() {
+		if !handedOff {
+			cn.finish(reason)
+		}
 	}()
 
 	h := c.Response().Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
-	h.Set("Connection", "keep-alive")
-	c.Response().WriteHeader(http.StatusOK)
-	w := &streamWriter{rc: http.NewResponseController(c.Response()), w: c.Response(), timeout: s.cfg.SendTimeout, last: &cn.lastWrite}
-	// Safe from the hub's goroutine: it only moves the connection's deadline.
-	cn.setAbort(func() { _ = w.rc.SetWriteDeadline(time.Now()) })
+	var w frameWriter
+	var nc net.Conn
+	if s.pool != nil && r.ProtoMajor == 1 && r.ProtoMinor == 1 {
+		nc = s.hijack(c)
+	}
+	if nc != nil {
+		cw := &chunkWriter{nc: nc, timeout: s.cfg.SendTimeout, last: &cn.lastWrite, head: responseHead(h)}
+		cn.setAbort(func() { _ = nc.SetWriteDeadline(time.Now()) })
+		w = cw
+		defer func() {
+			if !handedOff {
+				_ = nc.Close()
+			}
+		}()
+	} else {
+		h.Set("Connection", "keep-alive")
+		c.Response().WriteHeader(http.StatusOK)
+		sw := &streamWriter{rc: http.NewResponseController(c.Response()), w: c.Response(), timeout: s.cfg.SendTimeout, last: &cn.lastWrite}
+		// Safe from the hub's goroutine: it only moves the connection's deadline.
+		cn.setAbort(func() { _ = sw.rc.SetWriteDeadline(time.Now()) })
+		w = sw
+	}
 	buf := sse.AppendRetry(make([]byte, 0, 4096), s.cfg.Retry)
 	buf = sse.AppendComment(buf, "ok")
 	if err := w.write(buf); err != nil {
 		reason = cn.writeReason(err)
 		return nil
 	}
-	log.Debug("stream opened", "topics", topics, "last_event_id", truncate(lastEventID(c)))
+	log.Debug("stream opened", "topics", topics, "last_event_id", truncate(lastEventID(c)), "pooled", nc != nil)
 
 	pos, buf, err := s.resume(r.Context(), w, buf[:0], topics, snap, lastEventID(c))
 	if err != nil {
@@ -111,8 +136,63 @@ func (s *Server) stream(c echo.Context) error {
 		}
 		return nil
 	}
-	reason = s.live(r.Context(), w, cn, pos, buf)
+	copy(cn.pos, pos)
+	if nc == nil {
+		reason = s.live(r.Context(), w, cn, cn.pos, buf)
+		return nil
+	}
+	raw, err := nc.(syscall.Conn).SyscallConn()
+	if err != nil {
+		reason = reasonError
+		return nil
+	}
+	if err := nc.SetWriteDeadline(time.Time{}); err != nil { // the pool's writes do not wait
+		reason = reasonNormal
+		return nil
+	}
+	cn.wire = &wire{nc: nc, raw: raw}
+	if err := s.pool.watch.add(cn); err != nil {
+		log.Warn("cannot watch connection", "err", err)
+		reason = reasonError
+		return nil
+	}
+	handedOff = true
+	cn.adopt(s.pool)
 	return nil
+}
+
+// hijack takes the connection from net/http, so its buffers and goroutines
+// are released and the pool writes it. It returns nil when the connection
+// cannot be hijacked (HTTP/2, a wrapped writer); the stream then stays on
+// the handler's goroutine.
+func (s *Server) hijack(c echo.Context) net.Conn {
+	nc, brw, err := http.NewResponseController(c.Response()).Hijack()
+	if err != nil {
+		return nil
+	}
+	if brw != nil && brw.Reader.Buffered() > 0 {
+		// The client sent more than its request (pipelining): nothing an
+		// EventSource does; serve it on the plain path would be wrong too.
+		_ = nc.Close()
+		return nil
+	}
+	_ = nc.SetDeadline(time.Time{})
+	return nc
+}
+
+// responseHead renders the status line and headers of a hijacked stream.
+// The body is chunked, so proxies see a clean end when the stream closes.
+func responseHead(h http.Header) []byte {
+	b := append(make([]byte, 0, 256), "HTTP/1.1 200 OK\r\n"...)
+	for k, vs := range h {
+		for _, v := range vs {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	return append(b, "Transfer-Encoding: chunked\r\n\r\n"...)
 }
 
 // errClient marks errors caused by the client going away.
@@ -121,9 +201,12 @@ var errClient = errors.New("client gone")
 // writeReason says why a write to the client failed: the queue overflowed
 // (and aborted the write), the write hit its deadline, or the client left.
 func (c *conn) writeReason(err error) string {
+	c.mu.Lock()
+	closed, reason := c.closed, c.reason
+	c.mu.Unlock()
 	switch {
-	case c.evictedSlow():
-		return reasonSlow
+	case closed && (reason == reasonSlow || reason == reasonShutdown):
+		return reason
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return reasonSendTimeout
 	}
@@ -145,6 +228,42 @@ func truncate(s string) string {
 		return s[:80] + "…"
 	}
 	return s
+}
+
+// frameWriter writes stream bytes to one client.
+type frameWriter interface {
+	write(b []byte) error
+}
+
+// chunkWriter writes to a hijacked connection as HTTP/1.1 chunks, with a
+// deadline on every write. The response head goes out with the first write.
+type chunkWriter struct {
+	nc      net.Conn
+	timeout time.Duration
+	last    *atomic.Int64
+	head    []byte
+	scratch []byte
+}
+
+func (w *chunkWriter) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	msg := append(w.scratch[:0], w.head...)
+	w.head = nil
+	msg = fmt.Appendf(msg, "%x\r\n", len(b))
+	msg = append(msg, b...)
+	msg = append(msg, '\r', '\n')
+	w.scratch = msg
+	now := time.Now()
+	if err := w.nc.SetWriteDeadline(now.Add(w.timeout)); err != nil {
+		return fmt.Errorf("%w: %w", errClient, err)
+	}
+	if _, err := w.nc.Write(msg); err != nil {
+		return fmt.Errorf("%w: %w", errClient, err)
+	}
+	w.last.Store(now.UnixNano())
+	return nil
 }
 
 // streamWriter writes to one client with a deadline on every write.
@@ -181,7 +300,7 @@ type resumeInfo struct {
 
 // resume works out where the client is in each topic and replays what it
 // missed, up to snap (after which the live queue has everything).
-func (s *Server) resume(ctx context.Context, w *streamWriter, buf []byte, topics []string, snap []streamid.ID, last string) (positions, []byte, error) {
+func (s *Server) resume(ctx context.Context, w frameWriter, buf []byte, topics []string, snap []streamid.ID, last string) (positions, []byte, error) {
 	// A copy: pos moves as events are replayed, snap is the replay's end.
 	pos := positions(slices.Clone(snap))
 	if last == "" {
@@ -277,19 +396,10 @@ func (s *Server) appendReset(buf []byte, pos positions, info resumeInfo) []byte 
 	return sse.AppendEvent(buf, sse.ID(streamid.Position(pos).String()), "reset", data)
 }
 
-// live writes queued frames until the connection ends and says why.
-func (s *Server) live(ctx context.Context, w *streamWriter, cn *conn, pos positions, buf []byte) string {
-	multi := len(cn.topics) > 1
-	tindex := make(map[string]int, len(cn.topics))
-	for i, t := range cn.topics {
-		tindex[t] = i
-	}
-	var expiry <-chan time.Time
-	if !cn.expires.IsZero() {
-		t := time.NewTimer(time.Until(cn.expires))
-		defer t.Stop()
-		expiry = t.C
-	}
+// live writes queued frames from the stream's own goroutine until the
+// connection ends, and says why.
+func (s *Server) live(ctx context.Context, w frameWriter, cn *conn, pos positions, buf []byte) string {
+	cn.pos = pos
 	for {
 		select {
 		case <-cn.notify:
@@ -303,56 +413,69 @@ func (s *Server) live(ctx context.Context, w *streamWriter, cn *conn, pos positi
 			// Drain asked for the shutdown event just before the server
 			// cancelled the requests: the connection is still open, so
 			// say goodbye rather than end without one.
-		case <-expiry:
-			buf = sse.AppendEvent(buf[:0], "", "token-expired", []byte(`{"reason":"token_expired"}`))
-			_ = w.write(buf)
-			return reasonAuthExpired
 		}
-		wk := cn.take()
-		if wk.closed && wk.reason == reasonSlow {
+		out, n, final := s.render(cn, cn.take(), buf[:0])
+		if final == reasonSlow {
 			return reasonSlow // what is queued is incomplete: the client resumes by id
 		}
-		buf = buf[:0]
-		now := time.Now()
-		n := 0
-		for _, f := range wk.frames {
-			ti := 0
-			if multi {
-				ti = tindex[f.topic]
-			}
-			if !pos.advance(ti, f) {
-				continue
-			}
-			if multi && f.hasID {
-				buf = sse.AppendIDLine(buf, sse.ID(streamid.Position(pos).String()))
-				buf = append(buf, f.body...)
-			} else {
-				buf = append(buf, f.full...)
-			}
-			if !f.accepted.IsZero() {
-				s.metrics.DeliveryLatency.Observe(now.Sub(f.accepted).Seconds())
-			}
-			n++
-		}
-		if wk.ping && len(buf) == 0 {
-			buf = sse.AppendComment(buf, "ping")
-		}
-		if wk.draining {
-			buf = sse.AppendRetry(buf, s.cfg.Retry)
-			buf = sse.AppendEvent(buf, "", "shutdown", []byte(`{"reason":"shutdown"}`))
-		}
-		if err := w.write(buf); err != nil {
+		if err := w.write(out); err != nil {
 			return cn.writeReason(err)
 		}
 		s.metrics.Delivered.Add(float64(n))
-		if wk.draining {
-			return reasonShutdown
+		if final != "" {
+			return final
 		}
-		if wk.closed {
-			return wk.reason
-		}
+		buf = out
 		if cap(buf) > 1<<20 {
 			buf = make([]byte, 0, 4096) // do not keep a burst's buffer for the connection's life
 		}
 	}
+}
+
+// render appends to buf what one pass of the writer sends: the queued
+// frames the client does not have yet (multi-topic streams get their
+// position id in front of the shared frame body), a keepalive if nothing
+// else goes out, and the closing event when the stream ends. It returns the
+// buffer, the number of events in it and why the stream ends after this
+// write ("" when it goes on).
+func (s *Server) render(cn *conn, wk work, buf []byte) ([]byte, int, string) {
+	if wk.closed && wk.reason == reasonSlow {
+		return buf, 0, reasonSlow
+	}
+	start := len(buf)
+	multi := cn.tindex != nil
+	now := time.Now()
+	n := 0
+	for _, f := range wk.frames {
+		ti := 0
+		if multi {
+			ti = cn.tindex[f.topic]
+		}
+		if !cn.pos.advance(ti, f) {
+			continue
+		}
+		if multi && f.hasID {
+			buf = sse.AppendIDLine(buf, sse.ID(streamid.Position(cn.pos).String()))
+			buf = append(buf, f.body...)
+		} else {
+			buf = append(buf, f.full...)
+		}
+		if !f.accepted.IsZero() {
+			s.metrics.DeliveryLatency.Observe(now.Sub(f.accepted).Seconds())
+		}
+		n++
+	}
+	if wk.ping && len(buf) == start {
+		buf = sse.AppendComment(buf, "ping")
+	}
+	switch {
+	case wk.expired:
+		return sse.AppendEvent(buf, "", "token-expired", []byte(`{"reason":"token_expired"}`)), n, reasonAuthExpired
+	case wk.draining:
+		buf = sse.AppendRetry(buf, s.cfg.Retry)
+		return sse.AppendEvent(buf, "", "shutdown", []byte(`{"reason":"shutdown"}`)), n, reasonShutdown
+	case wk.closed:
+		return buf, n, wk.reason
+	}
+	return buf, n, ""
 }
