@@ -38,10 +38,10 @@ type conn struct {
 	pingDue  bool
 	draining bool
 
-	expired  bool
-	abort    func() // makes a write in progress fail at once; set by the writer
-	pool     *pool  // set when the connection was hijacked and handed to the pool
-	owned    bool   // pool mode: queued for, or held by, a worker or a flush
+	expired bool
+	abort   func() // makes a write in progress fail at once; set by the writer
+	pool    *pool  // set when the connection was hijacked and handed to the pool
+	owned   bool   // pool mode: queued for, or held by, a worker or a flush
 
 	lastWrite atomic.Int64 // unix nanoseconds of the last successful write
 	expires   time.Time    // token expiry; zero = none

@@ -79,7 +79,7 @@ func New(opts Options) (*Broker, error) {
 	}
 	b := &Broker{cmd: cmd, sub: sub, log: log, sharded: opts.Sharded, hist: hist}
 	b.publish, b.page = newScripts()
-	b.subs = newSubscriber(sub, opts.Sharded, log)
+	b.subs = newSubscriber(sub, co, opts.Sharded, log)
 	return b, nil
 }
 
@@ -104,8 +104,10 @@ func ClientOption(url, sentinelMaster string) (rueidis.ClientOption, error) {
 	return co, nil
 }
 
-// Close releases both clients; a running Run returns.
+// Close releases both clients and the subscription connections; a running
+// Run returns.
 func (b *Broker) Close() {
+	b.subs.close()
 	b.sub.Close()
 	b.cmd.Close()
 }
@@ -326,10 +328,35 @@ func (b *Broker) Unsubscribe(topics []string) { b.subs.unsubscribe(topics) }
 // Healthy reports whether the subscription connection is up.
 func (b *Broker) Healthy() bool { return b.subs.healthy() }
 
+// unavailable wraps err from a Redis call, marking it broker.ErrUnavailable
+// when a retry may succeed: the connection failed or timed out (no
+// RedisError at all), the cluster is down or reconfiguring (CLUSTERDOWN,
+// TRYAGAIN), a slot moved more often than the client follows (MOVED, ASK),
+// a failover is under way (READONLY from a demoted primary, MASTERDOWN,
+// LOADING), or a script is busy. Anything else (a wrong type, a script
+// error) is a fault a retry would repeat.
 func unavailable(err error) error {
-	var redisErr *rueidis.RedisError
-	if errors.As(err, &redisErr) && !redisErr.IsTryAgain() && !redisErr.IsClusterDown() && !strings.HasPrefix(redisErr.Error(), "LOADING") {
-		return fmt.Errorf("redis: %w", err)
+	if transient(err) {
+		return fmt.Errorf("redis: %w", errors.Join(broker.ErrUnavailable, err))
 	}
-	return fmt.Errorf("redis: %w", errors.Join(broker.ErrUnavailable, err))
+	return fmt.Errorf("redis: %w", err)
+}
+
+func transient(err error) bool {
+	var redisErr *rueidis.RedisError
+	if !errors.As(err, &redisErr) {
+		return true // network, timeout, context, closing client
+	}
+	if _, ok := redisErr.IsRedirect(); ok || redisErr.IsTryAgain() || redisErr.IsClusterDown() || redisErr.IsLoading() {
+		return true
+	}
+	msg := redisErr.Error()
+	code, _, _ := strings.Cut(msg, " ")
+	switch code {
+	case "LOADING", "READONLY", "MASTERDOWN", "NOREPLICAS", "BUSY", "CLUSTERDOWN", "TRYAGAIN", "MOVED", "ASK":
+		return true
+	}
+	// A write inside a script on a demoted primary: "ERR Error running
+	// script ...: READONLY You can't write against a read only replica".
+	return strings.Contains(msg, "READONLY You can't write")
 }

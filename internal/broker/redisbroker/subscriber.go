@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -13,52 +14,118 @@ import (
 	"github.com/ssegate/ssegate/internal/broker"
 )
 
-// subscribeBatch bounds the channels sent in one SUBSCRIBE or UNSUBSCRIBE.
+// subscribeBatch bounds the channels sent in one SUBSCRIBE or UNSUBSCRIBE,
+// and the commands sent in one pipeline.
 const subscribeBatch = 256
 
-// subscriber owns the one connection a gateway process subscribes on. It
-// keeps the set of wanted topics, brings the connection's subscriptions in
-// line with it in batches, and on every reconnection subscribes again and
-// tells the sink which topics may have missed messages.
+// Reconnection pacing.
+const (
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 2 * time.Second
+	// minRefresh spaces CLUSTER SLOTS requests, so a burst of MOVED replies
+	// or slot migrations while the cluster converges is no busy loop.
+	minRefresh = 100 * time.Millisecond
+	// refreshTimeout bounds one round of asking the nodes for CLUSTER SLOTS.
+	refreshTimeout = 3 * time.Second
+)
+
+// singleAddr is the session address of a deployment that is not a cluster
+// (one server, or a Sentinel-managed primary): its one connection is
+// dedicated from the subscription client, which finds the server itself.
+const singleAddr = ""
+
+// subscriber owns the subscription connections of a gateway process: one
+// for a single server or Sentinel deployment and for classic pub/sub on a
+// cluster (Redis broadcasts every PUBLISH to every node), or one per
+// primary that owns a wanted topic's slot with sharded pub/sub on a cluster
+// (SPUBLISH reaches only the shard that owns the channel's slot).
+//
+// It keeps the set of wanted topics and routes each to a session (a
+// connection to one node). A supervisor (run) starts and stops sessions and
+// learns slot ownership from CLUSTER SLOTS; each session brings its
+// connection's subscriptions in line with the topics routed to it, in
+// batches, and tells the sink which topics may have missed messages when
+// Redis confirms one again after a loss: a reconnection, a failover, or a
+// slot that moved to another shard.
 type subscriber struct {
-	client  rueidis.Client
+	client  rueidis.Client       // single/Sentinel: sessions dedicate from it; cluster: asked for CLUSTER SLOTS
+	cluster bool                 // the client found a Redis Cluster
+	nodeOpt rueidis.ClientOption // cluster: template of the per-node session clients
 	sharded bool
 	log     *slog.Logger
-	kick    chan struct{} // capacity 1: the wanted set changed
+	kick    chan struct{} // capacity 1: routing must be looked at again
+	closed  chan struct{} // closed by close: the broker is closing
+	once    sync.Once
 
-	mu     sync.Mutex
-	topics map[string]*topicState
-	up     bool
-	sink   broker.Sink
+	mu       sync.Mutex
+	topics   map[string]*topicState
+	sessions map[string]*session // running sessions by node address
+	need     map[string]bool     // addresses routing wants a session for
+	slots    slotTable           // cluster: primary per slot as last learned; nil = unknown
+	stale    bool                // cluster: ask for slot ownership again
+	classic  string              // cluster with classic pub/sub: the node holding every subscription
+	sink     broker.Sink
 }
 
 type topicState struct {
 	wanted    bool
-	onWire    bool          // SUBSCRIBE sent on the current connection
-	confirmed bool          // Redis confirmed it on the current connection
-	ever      bool          // confirmed on an earlier connection: a re-confirmation is a gap
+	onWire    bool          // SUBSCRIBE sent on the session of node
+	confirmed bool          // Redis confirmed it on that session
+	ever      bool          // confirmed on an earlier session: a re-confirmation is a gap
 	ready     chan struct{} // closed when confirmed
+	// node is the session address the topic is routed to; in a cluster ""
+	// means not routed yet (ownership unknown or being learned again).
+	node string
 }
 
-func newSubscriber(client rueidis.Client, sharded bool, log *slog.Logger) *subscriber {
+// session is one subscription connection to one node.
+type session struct {
+	addr     string
+	kick     chan struct{} // capacity 1: the topics routed here changed
+	cancel   context.CancelFunc
+	up       bool // connected and answering (guarded by subscriber.mu)
+	stopping bool // cancelled by the supervisor (guarded by subscriber.mu)
+}
+
+func newSubscriber(client rueidis.Client, nodeOpt rueidis.ClientOption, sharded bool, log *slog.Logger) *subscriber {
+	nodeOpt.Sentinel = rueidis.SentinelOption{}
+	nodeOpt.ForceSingleClient = true
 	return &subscriber{
-		client:  client,
-		sharded: sharded,
-		log:     log,
-		kick:    make(chan struct{}, 1),
-		topics:  make(map[string]*topicState),
+		client:   client,
+		cluster:  client.Mode() == rueidis.ClientModeCluster,
+		nodeOpt:  nodeOpt,
+		sharded:  sharded,
+		log:      log,
+		kick:     make(chan struct{}, 1),
+		closed:   make(chan struct{}),
+		topics:   make(map[string]*topicState),
+		sessions: make(map[string]*session),
+		need:     make(map[string]bool),
 	}
 }
 
+// close makes a running run return; sessions close their connections.
+func (s *subscriber) close() { s.once.Do(func() { close(s.closed) }) }
+
+// healthy reports whether every connection routing needs is up (and, on a
+// cluster, slot ownership is known).
 func (s *subscriber) healthy() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.up
+	if s.cluster && s.slots == nil || len(s.need) == 0 && !(s.cluster && s.sharded) {
+		return false
+	}
+	for addr := range s.need {
+		if se := s.sessions[addr]; se == nil || !se.up || se.stopping {
+			return false
+		}
+	}
+	return true
 }
 
-func (s *subscriber) poke() {
+func poke(ch chan struct{}) {
 	select {
-	case s.kick <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
@@ -81,7 +148,7 @@ func (s *subscriber) subscribe(ctx context.Context, topics []string) error {
 	if len(waits) == 0 {
 		return nil
 	}
-	s.poke()
+	poke(s.kick)
 	for _, w := range waits {
 		select {
 		case <-w:
@@ -95,78 +162,313 @@ func (s *subscriber) subscribe(ctx context.Context, topics []string) error {
 func (s *subscriber) unsubscribe(topics []string) {
 	s.mu.Lock()
 	for _, t := range topics {
-		if st := s.topics[t]; st != nil {
+		st := s.topics[t]
+		switch {
+		case st == nil:
+		case !st.onWire:
+			delete(s.topics, t) // nothing to undo on any connection
+		default:
 			st.wanted = false
 		}
 	}
 	s.mu.Unlock()
-	s.poke()
+	poke(s.kick)
 }
 
-// run keeps a subscription connection until ctx ends.
+// sessionEnd is what a session goroutine reports to the supervisor.
+type sessionEnd struct {
+	se    *session
+	err   error
+	wasUp bool
+}
+
+// retryState paces reconnections to one address (or CLUSTER SLOTS
+// requests): after a failure, wait backoff, doubling up to maxBackoff.
+type retryState struct {
+	at      time.Time
+	backoff time.Duration
+}
+
+func (r *retryState) fail(now time.Time) {
+	r.backoff = min(max(2*r.backoff, minBackoff), maxBackoff)
+	r.at = now.Add(r.backoff)
+}
+
+// supervisor is the state of one run: the session goroutines it owns and
+// their pacing.
+type supervisor struct {
+	s       *subscriber
+	ctx     context.Context
+	ended   chan sessionEnd
+	stopped chan struct{} // closed when run returns: sessions stop reporting
+	wg      sync.WaitGroup
+	next    map[string]*retryState
+	refresh retryState
+}
+
+// run keeps the subscription connections until ctx ends or the broker
+// closes.
 func (s *subscriber) run(ctx context.Context, sink broker.Sink) error {
 	s.mu.Lock()
 	s.sink = sink
 	s.mu.Unlock()
-	backoff := 50 * time.Millisecond
+	ctx, cancel := context.WithCancel(ctx)
+	sv := &supervisor{s: s, ctx: ctx, ended: make(chan sessionEnd), stopped: make(chan struct{}), next: make(map[string]*retryState)}
+	defer func() {
+		cancel() // every session's context derives from ctx
+		close(sv.stopped)
+		sv.wg.Wait()
+	}()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
 	for {
-		err := s.session(ctx)
-		s.lost()
-		if ctx.Err() != nil {
-			return nil
+		wake := sv.route(time.Now())
+		timer.Stop()
+		var retry <-chan time.Time
+		if !wake.IsZero() {
+			timer.Reset(max(time.Until(wake), time.Millisecond))
+			retry = timer.C
 		}
-		if errors.Is(err, rueidis.ErrClosing) {
-			return err
-		}
-		s.log.Warn("redis subscription lost; reconnecting", "err", err, "retry_in", backoff)
 		select {
-		case <-time.After(backoff):
 		case <-ctx.Done():
 			return nil
-		}
-		backoff = min(backoff*2, 2*time.Second)
-		if err == nil {
-			backoff = 50 * time.Millisecond
+		case <-s.closed:
+			return fmt.Errorf("redis subscription: %w", rueidis.ErrClosing)
+		case <-s.kick:
+		case <-retry:
+		case e := <-sv.ended:
+			if err := sv.ended1(e); err != nil {
+				return err
+			}
 		}
 	}
 }
 
-// lost marks every subscription as gone with its connection.
-func (s *subscriber) lost() {
+// ended1 takes note of a session that ended.
+func (sv *supervisor) ended1(e sessionEnd) error {
+	s := sv.s
+	s.mu.Lock()
+	if s.sessions[e.se.addr] == e.se {
+		delete(s.sessions, e.se.addr)
+	}
+	if s.cluster {
+		s.stale = true // the node may be gone or no longer a primary
+		if s.classic == e.se.addr {
+			s.classic = ""
+		}
+	}
+	stopping := e.se.stopping
+	s.mu.Unlock()
+	if stopping {
+		delete(sv.next, e.se.addr)
+		return nil
+	}
+	if errors.Is(e.err, rueidis.ErrClosing) && !s.cluster {
+		return fmt.Errorf("redis subscription: %w", e.err)
+	}
+	r := sv.next[e.se.addr]
+	if r == nil || e.wasUp {
+		r = &retryState{}
+		sv.next[e.se.addr] = r
+	}
+	r.fail(time.Now())
+	s.log.Warn("redis subscription lost; reconnecting", "node", e.se.addr, "err", e.err, "retry_in", r.backoff)
+	return nil
+}
+
+// route learns slot ownership when it is stale, routes every wanted topic
+// that is not on a connection to the session of its node, and starts and
+// stops sessions to match. It returns when it wants to be called again (a
+// reconnection or refresh waiting out its backoff), or the zero time.
+func (sv *supervisor) route(now time.Time) (wake time.Time) {
+	s := sv.s
+	s.mu.Lock()
+	stale := s.cluster && (s.stale || s.slots == nil)
+	s.mu.Unlock()
+	if stale && !now.Before(sv.refresh.at) {
+		sv.learnSlots(now)
+	}
+	earliest := func(t time.Time) {
+		if wake.IsZero() || t.Before(wake) {
+			wake = t
+		}
+	}
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.up = false
+	need := make(map[string]bool, len(s.sessions)+1)
+	switch {
+	case !s.cluster:
+		need[singleAddr] = true
+	case !s.sharded:
+		if s.classic == "" && s.slots != nil {
+			s.classic = sv.pickClassic(now)
+		}
+		if s.classic != "" {
+			need[s.classic] = true
+		}
+	}
+	for name, st := range s.topics {
+		switch {
+		case !st.wanted && !st.onWire:
+			delete(s.topics, name)
+			continue
+		case st.wanted && !st.onWire:
+			switch {
+			case !s.cluster:
+				st.node = singleAddr
+			case !s.sharded:
+				st.node = s.classic
+			default:
+				st.node = s.slots.owner(topicSlot(name))
+			}
+		}
+		if !s.cluster || st.node != "" {
+			need[st.node] = true
+		}
+	}
+	s.need = need
+	for addr := range need {
+		if se := s.sessions[addr]; se != nil {
+			if !se.stopping {
+				poke(se.kick)
+			}
+			continue // a stopping session is started again once it ended
+		}
+		if r := sv.next[addr]; r != nil && now.Before(r.at) {
+			earliest(r.at)
+			continue
+		}
+		sv.start(addr)
+	}
+	for addr, se := range s.sessions {
+		if !need[addr] && !se.stopping {
+			se.stopping = true
+			se.cancel()
+		}
+	}
+	if s.cluster && (s.stale || s.slots == nil) {
+		earliest(sv.refresh.at)
+	}
+	return wake
+}
+
+// learnSlots asks the cluster which primary owns which slot.
+func (sv *supervisor) learnSlots(now time.Time) {
+	s := sv.s
+	ctx, cancel := context.WithTimeout(sv.ctx, refreshTimeout)
+	table, err := clusterSlots(ctx, s.client)
+	cancel()
+	if err != nil {
+		sv.refresh.fail(now)
+		s.log.Warn("redis cluster slots unknown; asking again", "err", err, "retry_in", sv.refresh.backoff)
+		return
+	}
+	sv.refresh = retryState{at: now.Add(minRefresh)}
+	s.mu.Lock()
+	s.slots, s.stale = table, false
+	s.mu.Unlock()
+}
+
+// pickClassic chooses the node for classic pub/sub on a cluster: any
+// primary (Redis forwards every PUBLISH to every node), at random so that
+// gateways spread over the nodes, and not one just failed. Called with
+// s.mu held.
+func (sv *supervisor) pickClassic(now time.Time) string {
+	var ok []string
+	all := sv.s.slots.primaries()
+	for _, addr := range all {
+		if r := sv.next[addr]; r == nil || !now.Before(r.at) {
+			ok = append(ok, addr)
+		}
+	}
+	if len(ok) == 0 {
+		ok = all
+	}
+	if len(ok) == 0 {
+		return ""
+	}
+	return ok[rand.IntN(len(ok))]
+}
+
+// start runs a session to addr. Called with s.mu held.
+func (sv *supervisor) start(addr string) {
+	s := sv.s
+	ctx, cancel := context.WithCancel(sv.ctx)
+	se := &session{addr: addr, kick: make(chan struct{}, 1), cancel: cancel}
+	s.sessions[addr] = se
+	sv.wg.Add(1)
+	go func() {
+		defer sv.wg.Done()
+		err := s.session(ctx, se)
+		wasUp := s.lost(se)
+		cancel()
+		select {
+		case sv.ended <- sessionEnd{se: se, err: err, wasUp: wasUp}:
+		case <-sv.stopped:
+		}
+	}()
+}
+
+// lost marks every subscription of se as gone with its connection and
+// reports whether the session had been up.
+func (s *subscriber) lost(se *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wasUp := se.up
+	se.up = false
 	for _, st := range s.topics {
+		if st.node != se.addr {
+			continue
+		}
 		if st.confirmed {
 			st.ready = make(chan struct{})
 		}
 		st.onWire, st.confirmed = false, false
+		if s.cluster {
+			st.node = "" // route again: ownership may have moved
+		}
 	}
+	return wasUp
 }
 
-// session runs one subscription connection until it fails or ctx ends.
-func (s *subscriber) session(ctx context.Context) error {
-	dc, release := s.client.Dedicate()
+// session runs one subscription connection to se.addr until it fails or
+// ctx ends.
+func (s *subscriber) session(ctx context.Context, se *session) error {
+	client := s.client
+	if s.cluster {
+		opt := s.nodeOpt
+		opt.InitAddress = []string{se.addr}
+		c, err := rueidis.NewClient(opt)
+		if c != nil {
+			defer c.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("connect to %s: %w", se.addr, err)
+		}
+		client = c
+	}
+	dc, release := client.Dedicate()
 	defer release()
 	wait := dc.SetPubSubHooks(rueidis.PubSubHooks{
 		OnMessage:      s.onMessage,
-		OnSubscription: s.onSubscription,
+		OnSubscription: func(sub rueidis.PubSubSubscription) { s.onSubscription(se, sub) },
 	})
 	if err := dc.Do(ctx, dc.B().Ping().Build()).Error(); err != nil {
 		dc.Close()
 		return fmt.Errorf("ping: %w", err)
 	}
 	s.mu.Lock()
-	s.up = true
+	se.up = true
 	s.mu.Unlock()
-	s.log.Info("redis subscription connected")
+	s.log.Info("redis subscription connected", "node", se.addr)
 	for {
-		if err := s.sync(ctx, dc); err != nil {
+		if err := s.sync(ctx, dc, se); err != nil {
 			dc.Close()
 			return err
 		}
 		select {
-		case <-s.kick:
+		case <-se.kick:
 		case err := <-wait:
 			return err
 		case <-ctx.Done():
@@ -177,11 +479,14 @@ func (s *subscriber) session(ctx context.Context) error {
 }
 
 // sync sends the SUBSCRIBE and UNSUBSCRIBE commands that bring the
-// connection in line with the wanted set.
-func (s *subscriber) sync(ctx context.Context, dc rueidis.DedicatedClient) error {
+// connection in line with the topics routed to it.
+func (s *subscriber) sync(ctx context.Context, dc rueidis.DedicatedClient, se *session) error {
 	s.mu.Lock()
 	var add, drop []string
 	for t, st := range s.topics {
+		if st.node != se.addr {
+			continue
+		}
 		switch {
 		case st.wanted && !st.onWire:
 			add = append(add, t)
@@ -190,38 +495,114 @@ func (s *subscriber) sync(ctx context.Context, dc rueidis.DedicatedClient) error
 			drop = append(drop, t)
 			st.onWire, st.confirmed, st.ever = false, false, false
 			st.ready = make(chan struct{})
-		case !st.wanted && !st.onWire:
-			delete(s.topics, t)
 		}
 	}
 	s.mu.Unlock()
-	for len(add) > 0 {
-		n := min(len(add), subscribeBatch)
-		var cmd rueidis.Completed
-		if s.sharded {
-			cmd = dc.B().Ssubscribe().Channel(add[:n]...).Build()
-		} else {
-			cmd = dc.B().Subscribe().Channel(add[:n]...).Build()
-		}
-		if err := dc.Do(ctx, cmd).Error(); err != nil {
-			return fmt.Errorf("subscribe: %w", err)
-		}
-		add = add[n:]
+	if err := s.send(ctx, dc, se.addr, add, true); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
 	}
-	for len(drop) > 0 {
-		n := min(len(drop), subscribeBatch)
-		var cmd rueidis.Completed
-		if s.sharded {
-			cmd = dc.B().Sunsubscribe().Channel(drop[:n]...).Build()
-		} else {
-			cmd = dc.B().Unsubscribe().Channel(drop[:n]...).Build()
+	if err := s.send(ctx, dc, se.addr, drop, false); err != nil {
+		return fmt.Errorf("unsubscribe: %w", err)
+	}
+	if len(drop) > 0 {
+		s.mu.Lock()
+		for _, t := range drop {
+			if st := s.topics[t]; st != nil && !st.wanted && !st.onWire {
+				delete(s.topics, t)
+			}
 		}
-		if err := dc.Do(ctx, cmd).Error(); err != nil {
-			return fmt.Errorf("unsubscribe: %w", err)
+		s.mu.Unlock()
+		if s.cluster && s.sharded {
+			poke(s.kick) // the session may have nothing left to hold
 		}
-		drop = drop[n:]
 	}
 	return nil
+}
+
+// send subscribes (or unsubscribes) topics in batches of subscribeBatch,
+// pipelined. With sharded pub/sub on a cluster a batch holds the topics of
+// one hash slot only: Redis refuses channels of several slots in one
+// SSUBSCRIBE (CROSSSLOT). A batch refused with MOVED or ASK (the slot is no
+// longer this node's) is routed again; an unsubscribe refused so is done
+// already (Redis dropped the subscriptions when the slot moved).
+func (s *subscriber) send(ctx context.Context, dc rueidis.DedicatedClient, addr string, topics []string, sub bool) error {
+	if len(topics) == 0 {
+		return nil
+	}
+	var batches [][]string
+	if s.cluster && s.sharded {
+		bySlot := make(map[int][]string)
+		for _, t := range topics {
+			slot := topicSlot(t)
+			bySlot[slot] = append(bySlot[slot], t)
+		}
+		for _, ts := range bySlot {
+			for len(ts) > 0 {
+				n := min(len(ts), subscribeBatch)
+				batches = append(batches, ts[:n])
+				ts = ts[n:]
+			}
+		}
+	} else {
+		for len(topics) > 0 {
+			n := min(len(topics), subscribeBatch)
+			batches = append(batches, topics[:n])
+			topics = topics[n:]
+		}
+	}
+	for len(batches) > 0 {
+		n := min(len(batches), subscribeBatch)
+		cmds := make(rueidis.Commands, 0, n)
+		for _, b := range batches[:n] {
+			cmds = append(cmds, s.command(dc, b, sub))
+		}
+		for i, res := range dc.DoMulti(ctx, cmds...) {
+			err := res.Error()
+			if err == nil {
+				continue
+			}
+			var re *rueidis.RedisError
+			if !errors.As(err, &re) {
+				return err
+			}
+			if _, moved := re.IsRedirect(); !moved && !re.IsTryAgain() && !re.IsClusterDown() {
+				return err
+			}
+			if sub {
+				s.reroute(batches[i])
+			}
+			s.log.Info("redis subscription redirected; learning slots again", "node", addr, "err", err)
+		}
+		batches = batches[n:]
+	}
+	return nil
+}
+
+func (s *subscriber) command(dc rueidis.DedicatedClient, topics []string, sub bool) rueidis.Completed {
+	switch {
+	case s.sharded && sub:
+		return dc.B().Ssubscribe().Channel(topics...).Build()
+	case s.sharded:
+		return dc.B().Sunsubscribe().Channel(topics...).Build()
+	case sub:
+		return dc.B().Subscribe().Channel(topics...).Build()
+	}
+	return dc.B().Unsubscribe().Channel(topics...).Build()
+}
+
+// reroute takes topics whose subscription a node refused because it does
+// not own their slot (any more) off that node and has the supervisor learn
+// slot ownership again.
+func (s *subscriber) reroute(topics []string) {
+	s.mu.Lock()
+	for _, t := range topics {
+		if st := s.topics[t]; st != nil && st.onWire && !st.confirmed {
+			st.onWire, st.node = false, ""
+		}
+	}
+	s.stale = true
+	s.mu.Unlock()
+	poke(s.kick)
 }
 
 // onMessage runs on the connection's reader goroutine.
@@ -234,31 +615,37 @@ func (s *subscriber) onMessage(m rueidis.PubSubMessage) {
 	}
 }
 
-// onSubscription runs on the connection's reader goroutine, in order with
+// onSubscription runs on se's connection reader goroutine, in order with
 // the messages, which is what lets the sink hold back live messages from
-// exactly the moment a re-subscription took effect.
-func (s *subscriber) onSubscription(sub rueidis.PubSubSubscription) {
+// exactly the moment a re-subscription took effect. It must not block.
+func (s *subscriber) onSubscription(se *session, sub rueidis.PubSubSubscription) {
 	switch sub.Kind {
 	case "subscribe", "ssubscribe":
 	case "sunsubscribe", "unsubscribe":
-		// Redis drops sharded subscriptions when a slot migrates; if the
-		// topic is still wanted, subscribe again (and backfill).
+		// Redis drops sharded subscriptions when a slot migrates to another
+		// node; if the topic is still wanted, learn who owns it now and
+		// subscribe there (the re-confirmation reports the gap).
 		s.mu.Lock()
-		if st := s.topics[sub.Channel]; st != nil && st.wanted && st.confirmed {
-			st.onWire, st.confirmed = false, false
-			st.ready = make(chan struct{})
+		st := s.topics[sub.Channel]
+		if st == nil || st.node != se.addr || !st.wanted || !st.confirmed {
 			s.mu.Unlock()
-			s.poke()
 			return
 		}
+		st.onWire, st.confirmed = false, false
+		st.ready = make(chan struct{})
+		if s.cluster {
+			st.node, s.stale = "", true
+		}
 		s.mu.Unlock()
+		s.log.Info("redis dropped a subscription; subscribing again", "topic", sub.Channel, "node", se.addr)
+		poke(s.kick)
 		return
 	default:
 		return
 	}
 	s.mu.Lock()
 	st := s.topics[sub.Channel]
-	if st == nil || st.confirmed {
+	if st == nil || st.node != se.addr || st.confirmed {
 		s.mu.Unlock()
 		return
 	}
