@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		cfg                    gateway.ProgramConfig
 		listen, logFmt, logLvl string
 		trusted, origins       string
+		pprofAddr              string
 		showVersion, health    bool
 		maxLen                 int
 		authSet                auth.Settings
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	s.Int(&cfg.MaxConnections, "max-connections", "SSEGATE_MAX_CONNECTIONS", 0, "open streams in total (0 = no limit)")
 	s.Int(&cfg.MaxConnsPerIP, "max-connections-per-ip", "SSEGATE_MAX_CONNECTIONS_PER_IP", 0, "open streams per client IP (0 = no limit)")
 	s.Float(&cfg.ConnectRatePerIP, "connect-rate-per-ip", "SSEGATE_CONNECT_RATE_PER_IP", 0, "new streams per second per client IP (0 = no limit)")
+	s.Int(&cfg.Writers, "writers", "SSEGATE_WRITERS", 0, "goroutines writing HTTP/1.1 streams (0 = one per CPU; -1 = a goroutine per stream through net/http)")
+	s.String(&pprofAddr, "pprof-addr", "SSEGATE_PPROF_ADDR", "", "serve Go profiles (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; empty = off")
 	s.String(&trusted, "trusted-proxies", "SSEGATE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
 	s.Duration(&cfg.HTTP.ReadHeaderTimeout, "read-header-timeout", "SSEGATE_READ_HEADER_TIMEOUT", 5*time.Second, "time a client has to send its request headers (slowloris guard)")
 	s.Int(&cfg.HTTP.MaxHeaderBytes, "max-header-bytes", "SSEGATE_MAX_HEADER_BYTES", 16<<10, "largest request header block; larger gets 431")
@@ -133,6 +136,13 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
+	}
+	if pprofAddr != "" {
+		stop, err := httpserver.ServeProfiles(pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	return p.Run(ctx, ln)
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -235,4 +236,33 @@ func Healthcheck(ctx context.Context, listen string) error {
 		return fmt.Errorf("healthcheck: /healthz answered %s", resp.Status)
 	}
 	return nil
+}
+
+// ServeProfiles serves Go's runtime profiles (net/http/pprof) on their own
+// listener, so they are never reachable through the public port. stop shuts
+// the listener down and waits for it.
+func ServeProfiles(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			orLogger(log).Warn("pprof server stopped", "err", err)
+		}
+	}()
+	orLogger(log).Info("serving profiles", "addr", ln.Addr().String())
+	return func() {
+		_ = srv.Close()
+		<-done
+	}, nil
 }
