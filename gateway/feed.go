@@ -175,38 +175,45 @@ func (f *feed) backfill(ctx context.Context, topic string, gen int) {
 		f.mu.Unlock()
 	}()
 	retry := 50 * time.Millisecond
+	wait := func() bool {
+		select {
+		case <-time.After(retry):
+		case <-ctx.Done():
+			return false
+		}
+		retry = min(retry*2, 2*time.Second)
+		return true
+	}
+	// cursor is where the next read starts. It follows the hub's last
+	// dispatched id, except after the history was lost and recreated: then
+	// it walks the new history from its start, whose ids may all be older
+	// than what was dispatched before the loss.
+	cursor, ok := f.hub.lastID(topic)
+	if !ok {
+		return // no client left
+	}
+	restarted := false
 	for ctx.Err() == nil {
-		after, ok := f.hub.lastID(topic)
-		if !ok {
-			return // no client left
+		if last, ok := f.hub.lastID(topic); !ok {
+			return
+		} else if !restarted && cursor.Less(last) {
+			cursor = last
 		}
-		page, err := f.broker.History(ctx, topic, after, streamid.Zero, historyPage)
-		if err != nil {
-			f.log.Warn("backfill read failed; retrying", "topic", topic, "err", err)
-			select {
-			case <-time.After(retry):
-			case <-ctx.Done():
-				return
-			}
-			retry = min(retry*2, 2*time.Second)
-			continue
-		}
-		if page.Lost && page.Reason == "unknown_stream" {
+		page, err := f.broker.History(ctx, topic, cursor, streamid.Zero, historyPage)
+		if err == nil && page.Lost && page.Reason == "unknown_stream" && !restarted {
 			// The topic's history is gone (Redis restarted without
 			// persistence, FLUSHALL, the key deleted) and may have been
 			// recreated since: everything it holds now was published after
 			// the loss, while the live feed was down. Deliver it from the
 			// start rather than disconnecting the topic's clients.
-			page, err = f.broker.History(ctx, topic, streamid.Zero, streamid.Zero, historyPage)
+			restarted, cursor = true, streamid.Zero
+			page, err = f.broker.History(ctx, topic, cursor, streamid.Zero, historyPage)
 		}
 		if err != nil {
 			f.log.Warn("backfill read failed; retrying", "topic", topic, "err", err)
-			select {
-			case <-time.After(retry):
-			case <-ctx.Done():
+			if !wait() {
 				return
 			}
-			retry = min(retry*2, 2*time.Second)
 			continue
 		}
 		if page.Lost {
@@ -218,6 +225,7 @@ func (f *feed) backfill(ctx context.Context, topic string, gen int) {
 			return
 		}
 		for _, e := range page.Entries {
+			cursor = e.ID
 			if f.hub.dispatchHistory(topic, e) {
 				f.metrics.Backfilled.Inc()
 			}
