@@ -12,6 +12,7 @@ export REQUIRE_BROWSER=1
 export REQUIRE_NODE=1
 FUZZTIME  ?= 10s
 
+SHELL     := /bin/bash
 .PHONY: run build test test-go fuzz lint fmt vet staticcheck deploy-check bench deps
 
 ## run: the gateway with the embedded broker on :8080 (demo page at http://localhost:8080/)
@@ -30,7 +31,8 @@ deps:
 test: deps test-go deploy-check fuzz
 
 test-go:
-	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+	@mkdir -p out
+	set -o pipefail; $(GO) test -race -count=1 -timeout 12m $(PKGS) 2>&1 | tee out/test-go.log
 
 ## fuzz: run every fuzz target for FUZZTIME (seed corpora are also run by test-go)
 fuzz:
