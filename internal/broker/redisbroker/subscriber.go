@@ -619,6 +619,12 @@ func (s *subscriber) onMessage(m rueidis.PubSubMessage) {
 // the messages, which is what lets the sink hold back live messages from
 // exactly the moment a re-subscription took effect. It must not block.
 func (s *subscriber) onSubscription(se *session, sub rueidis.PubSubSubscription) {
+	s.mu.Lock()
+	current := s.sessions[se.addr] == se
+	s.mu.Unlock()
+	if !current {
+		return // a late notice from a connection already replaced
+	}
 	switch sub.Kind {
 	case "subscribe", "ssubscribe":
 	case "sunsubscribe", "unsubscribe":
