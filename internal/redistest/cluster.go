@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,7 +118,33 @@ func StartCluster(t testing.TB, primaries, replicas int) *Cluster {
 		args = append(args, n.Addr())
 	}
 	args = append(args, "--cluster-replicas", strconv.Itoa(replicas), "--cluster-yes")
+	// On a starved machine a node's join handshake can time out and
+	// redis-cli never repeats CLUSTER MEET, waiting for the join forever.
+	// Repeating the MEET from node 0 is harmless once the nodes know each
+	// other; it starts only after redis-cli has long checked they are empty.
+	meetCtx, stopMeet := context.WithCancel(ctx)
+	meetDone := make(chan struct{})
+	go func() {
+		defer close(meetDone)
+		tick := time.NewTicker(5 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-meetCtx.Done():
+				return
+			case <-tick.C:
+				for _, n := range c.nodes[1:] {
+					host, port, err := net.SplitHostPort(n.Addr())
+					if err == nil {
+						_, _ = Exec(meetCtx, c.nodes[0].Addr(), "CLUSTER", "MEET", host, port)
+					}
+				}
+			}
+		}
+	}()
 	out, err := exec.CommandContext(ctx, cliBin, args...).CombinedOutput()
+	stopMeet()
+	<-meetDone
 	if err != nil {
 		t.Fatalf("redistest: %s %s: %v\n%s", cliBin, strings.Join(args, " "), err, out)
 	}
