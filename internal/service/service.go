@@ -1,0 +1,109 @@
+// Package service is the process scaffolding ssegate's binaries share:
+// signal handling and exit codes, and the settings every service has — the
+// listen address, the Redis connection, HTTP limits, logs, -version and
+// -healthcheck — bound once with the same names, defaults and help in both.
+package service
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ssegate/ssegate/internal/broker"
+	"github.com/ssegate/ssegate/internal/config"
+	"github.com/ssegate/ssegate/internal/httpserver"
+	"github.com/ssegate/ssegate/internal/logging"
+)
+
+// RunFunc runs a program with its arguments (without the program name), an
+// environment lookup and output streams, until ctx ends.
+type RunFunc func(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error
+
+// Main runs run with the process's arguments and environment, cancels its
+// context on SIGINT or SIGTERM, and exits 2 on error (0 for -h).
+func Main(name string, run RunFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], config.OSLookup, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		}
+		os.Exit(2)
+	}
+}
+
+// Defaults are what differs between the services' common settings.
+type Defaults struct {
+	Listen        string
+	RedisURL      string
+	RedisURLHelp  string
+	ShutdownGrace time.Duration
+	MaxLenHelp    string
+}
+
+// Common are the settings every service has.
+type Common struct {
+	Listen         string
+	RedisURL       string
+	Sharded        bool
+	SentinelMaster string
+	History        broker.HistoryConfig
+	ShutdownGrace  time.Duration
+	HTTP           httpserver.Options
+
+	maxLen         int
+	trusted        string
+	logLevel       string
+	logFormat      string
+	showVersion    bool
+	health         bool
+	maxHeaderBytes int
+}
+
+// Bind registers the common settings on s.
+func (c *Common) Bind(s *config.Set, d Defaults) {
+	s.String(&c.Listen, "listen", "SSEGATE_LISTEN_ADDR", d.Listen, "HTTP listen address")
+	s.String(&c.RedisURL, "redis-url", "SSEGATE_REDIS_URL", d.RedisURL, d.RedisURLHelp)
+	s.Bool(&c.Sharded, "redis-sharded-pubsub", "SSEGATE_REDIS_SHARDED_PUBSUB", false, "use SSUBSCRIBE/SPUBLISH (Redis Cluster sharded pub/sub)")
+	s.String(&c.SentinelMaster, "redis-sentinel-master", "SSEGATE_REDIS_SENTINEL_MASTER", "", "Sentinel master set; makes the URL's addresses Sentinels")
+	s.Int(&c.maxLen, "history-maxlen", "SSEGATE_HISTORY_MAXLEN", int(broker.DefaultHistory().MaxLen), d.MaxLenHelp)
+	s.Duration(&c.History.MaxAge, "history-max-age", "SSEGATE_HISTORY_MAX_AGE", 0, "drop history older than this (0 = no age limit)")
+	s.Duration(&c.ShutdownGrace, "shutdown-grace", "SSEGATE_SHUTDOWN_GRACE", d.ShutdownGrace, "longest time from SIGTERM to exit")
+	s.String(&c.trusted, "trusted-proxies", "SSEGATE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
+	s.Duration(&c.HTTP.ReadHeaderTimeout, "read-header-timeout", "SSEGATE_READ_HEADER_TIMEOUT", 5*time.Second, "time a client has to send its request headers (slowloris guard)")
+	s.Int(&c.maxHeaderBytes, "max-header-bytes", "SSEGATE_MAX_HEADER_BYTES", 16<<10, "largest request header block; larger gets 431")
+	s.String(&c.logLevel, "log-level", "SSEGATE_LOG_LEVEL", "info", "debug, info, warn or error")
+	s.String(&c.logFormat, "log-format", "SSEGATE_LOG_FORMAT", "auto", "json, text or auto (text on a terminal)")
+	s.Bool(&c.showVersion, "version", "SSEGATE_SHOW_VERSION", false, "print the version and exit")
+	s.Bool(&c.health, "healthcheck", "SSEGATE_HEALTHCHECK", false, "GET /healthz on the listen port and exit 0 if healthy (container HEALTHCHECK)")
+}
+
+// Start acts on the settings after parsing: it answers -version and
+// -healthcheck (done is then true and the program should return err), or
+// builds the logger and completes History and HTTP.
+func (c *Common) Start(ctx context.Context, name, version, commit string, stdout, stderr io.Writer) (log *slog.Logger, done bool, err error) {
+	if c.showVersion {
+		fmt.Fprintf(stdout, "%s %s (commit %s)\n", name, version, commit)
+		return nil, true, nil
+	}
+	if c.health {
+		return nil, true, httpserver.Healthcheck(ctx, c.Listen)
+	}
+	if log, err = logging.New(stderr, c.logFormat, c.logLevel); err != nil {
+		return nil, true, err
+	}
+	c.History.MaxLen = int64(c.maxLen)
+	c.HTTP.MaxHeaderBytes = c.maxHeaderBytes
+	if c.HTTP.TrustedProxies, err = httpserver.ParseCIDRs(c.trusted); err != nil {
+		return nil, true, err
+	}
+	return log, false, nil
+}
