@@ -40,6 +40,7 @@ type conn struct {
 
 	expired bool
 	abort   func() // makes a write in progress fail at once; set by the writer
+	aborted bool   // abort was called: later writes must fail at once too
 	pool    *pool  // set when the connection was hijacked and handed to the pool
 	owned   bool   // pool mode: queued for, or held by, a worker or a flush
 
@@ -147,7 +148,7 @@ func (c *conn) enqueue(f *frame) {
 		return
 	}
 	if len(c.queue) >= c.maxQueue {
-		c.closed, c.reason = true, reasonSlow
+		c.closed, c.reason, c.aborted = true, reasonSlow, true
 		abort := c.abort
 		c.mu.Unlock()
 		c.dropped()
@@ -184,6 +185,7 @@ func (c *conn) kill(reason string) {
 	if !c.closed {
 		c.closed, c.reason = true, reason
 	}
+	c.aborted = true
 	abort := c.abort
 	c.mu.Unlock()
 	c.wake()
@@ -205,6 +207,37 @@ func (c *conn) setAbort(fn func()) {
 	c.mu.Lock()
 	c.abort = fn
 	c.mu.Unlock()
+}
+
+// isAborted reports whether kill or a queue overflow aborted the writes.
+// A writer that sets a fresh deadline checks it afterwards: the abort may
+// have come between two writes, and the new deadline would undo it.
+func (c *conn) isAborted() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.aborted
+}
+
+// deadliner is what moves a connection's write deadline (net.Conn,
+// http.ResponseController).
+type deadliner interface {
+	SetWriteDeadline(t time.Time) error
+}
+
+// armDeadline gives the next write on d timeout, or makes it fail at once
+// when c (if not nil) was aborted. Checking after setting the deadline
+// closes the race with abort: either the check sees the flag, or abort
+// runs later and its deadline wins. Without it a kill or an overflow that
+// came between two writes was undone by the next deadline, and the write
+// could block a non-reading client for a whole send timeout.
+func armDeadline(c *conn, d deadliner, timeout time.Duration) error {
+	if err := d.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	if c != nil && c.isAborted() {
+		return d.SetWriteDeadline(time.Now())
+	}
+	return nil
 }
 
 // evictedSlow reports whether the queue overflowed.

@@ -215,7 +215,9 @@ func (s *Server) Run(ctx context.Context) error {
 // clock is the one ticker behind every connection's keepalive: no
 // per-connection timers.
 func (s *Server) clock(ctx context.Context) {
-	tick := min(s.cfg.PingInterval/2, time.Second)
+	// At least a millisecond: a 1ns interval would make a zero tick, which
+	// NewTicker refuses with a panic.
+	tick := max(min(s.cfg.PingInterval/2, time.Second), time.Millisecond)
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {

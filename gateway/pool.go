@@ -60,6 +60,12 @@ func (p *pool) run(ctx context.Context) {
 	}()
 	<-ctx.Done()
 	p.wg.Wait()
+	// Nothing writes any more: a connection still open (idle, queued after
+	// the workers left, or handed off just now) would keep its socket and
+	// its place in the hub for ever. End them; add refuses new ones.
+	for _, c := range p.watch.stop() {
+		p.finish(c, reasonShutdown)
+	}
 	p.watch.close()
 }
 
@@ -116,7 +122,7 @@ func (p *pool) serve(c *conn, buf []byte) []byte {
 func (p *pool) flush(c *conn, n int, final string) {
 	defer p.wg.Done()
 	nc := c.wire.nc
-	if err := nc.SetWriteDeadline(time.Now().Add(p.s.cfg.SendTimeout)); err != nil {
+	if err := armDeadline(c, nc, p.s.cfg.SendTimeout); err != nil {
 		p.finish(c, reasonNormal)
 		return
 	}
@@ -219,6 +225,13 @@ type runQueue struct {
 
 func (q *runQueue) push(c *conn) {
 	q.mu.Lock()
+	if q.head > 0 && len(q.items) == cap(q.items) {
+		// Reuse the popped front rather than growing: a queue that never
+		// empties would otherwise grow with every push.
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
 	q.items = append(q.items, c)
 	q.mu.Unlock()
 	select {
@@ -252,10 +265,11 @@ func (q *runQueue) pop(ctx context.Context) *conn {
 // watcher reports hijacked connections whose peer closed, through one epoll
 // instance, so no goroutine has to sit in Read for each of them.
 type watcher struct {
-	epfd  int
-	mu    sync.Mutex
-	next  uint64
-	conns map[uint64]*conn
+	epfd    int
+	mu      sync.Mutex
+	next    uint64
+	conns   map[uint64]*conn
+	stopped bool // the pool stopped: add refuses connections
 }
 
 func newWatcher() (*watcher, error) {
@@ -266,12 +280,19 @@ func newWatcher() (*watcher, error) {
 	return &watcher{epfd: fd, conns: make(map[uint64]*conn)}, nil
 }
 
+// errPoolStopped is add's answer once the pool has stopped.
+var errPoolStopped = errors.New("writer pool stopped")
+
+// add watches c. It holds the lock across the registration, so that stop
+// never misses a connection nor races with its epoll registration.
 func (w *watcher) add(c *conn) error {
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.stopped {
+		return errPoolStopped
+	}
 	w.next++
 	key := w.next
-	w.conns[key] = c
-	w.mu.Unlock()
 	c.wire.key = key
 	var addErr error
 	err := c.wire.raw.Control(func(fd uintptr) {
@@ -282,11 +303,11 @@ func (w *watcher) add(c *conn) error {
 		err = addErr
 	}
 	if err != nil {
-		w.mu.Lock()
-		delete(w.conns, key)
-		w.mu.Unlock()
 		return fmt.Errorf("epoll add: %w", err)
 	}
+	// Registered before it is findable: a peer close reported at once
+	// waits on the lock and then finds the connection.
+	w.conns[key] = c
 	return nil
 }
 
@@ -326,6 +347,20 @@ func (w *watcher) run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// stop makes add fail from now on and returns the connections still
+// watched, forgetting them.
+func (w *watcher) stop() []*conn {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopped = true
+	out := make([]*conn, 0, len(w.conns))
+	for _, c := range w.conns {
+		out = append(out, c)
+	}
+	clear(w.conns)
+	return out
 }
 
 func (w *watcher) close() { _ = unix.Close(w.epfd) }

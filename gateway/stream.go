@@ -100,11 +100,12 @@ func (s *Server) stream(c echo.Context) error {
 	h.Set("X-Accel-Buffering", "no")
 	var w frameWriter
 	var nc net.Conn
-	if s.pool != nil && r.ProtoMajor == 1 && r.ProtoMinor == 1 {
+	// The pool writes straight to the socket: never a TLS connection.
+	if s.pool != nil && r.ProtoMajor == 1 && r.ProtoMinor == 1 && r.TLS == nil {
 		nc = s.hijack(c)
 	}
 	if nc != nil {
-		cw := &chunkWriter{nc: nc, timeout: s.cfg.SendTimeout, last: &cn.lastWrite, head: responseHead(h)}
+		cw := &chunkWriter{nc: nc, cn: cn, timeout: s.cfg.SendTimeout, last: &cn.lastWrite, head: responseHead(h)}
 		cn.setAbort(func() { _ = nc.SetWriteDeadline(time.Now()) })
 		w = cw
 		defer func() {
@@ -115,7 +116,7 @@ func (s *Server) stream(c echo.Context) error {
 	} else {
 		h.Set("Connection", "keep-alive")
 		c.Response().WriteHeader(http.StatusOK)
-		sw := &streamWriter{rc: http.NewResponseController(c.Response()), w: c.Response(), timeout: s.cfg.SendTimeout, last: &cn.lastWrite}
+		sw := &streamWriter{rc: http.NewResponseController(c.Response()), w: c.Response(), cn: cn, timeout: s.cfg.SendTimeout, last: &cn.lastWrite}
 		// Safe from the hub's goroutine: it only moves the connection's deadline.
 		cn.setAbort(func() { _ = sw.rc.SetWriteDeadline(time.Now()) })
 		w = sw
@@ -141,7 +142,13 @@ func (s *Server) stream(c echo.Context) error {
 		reason = s.live(r.Context(), w, cn, cn.pos, buf)
 		return nil
 	}
-	raw, err := nc.(syscall.Conn).SyscallConn()
+	sc, ok := nc.(syscall.Conn)
+	if !ok { // a listener that wraps its connections: the pool cannot write them
+		log.Warn("hijacked connection has no socket; set SSEGATE_WRITERS=-1 for this listener", "type", fmt.Sprintf("%T", nc))
+		reason = reasonError
+		return nil
+	}
+	raw, err := sc.SyscallConn()
 	if err != nil {
 		reason = reasonError
 		return nil
@@ -239,6 +246,7 @@ type frameWriter interface {
 // deadline on every write. The response head goes out with the first write.
 type chunkWriter struct {
 	nc      net.Conn
+	cn      *conn // its abort (kill, queue overflow) outlasts the next deadline; nil = none
 	timeout time.Duration
 	last    *atomic.Int64
 	head    []byte
@@ -256,7 +264,7 @@ func (w *chunkWriter) write(b []byte) error {
 	msg = append(msg, '\r', '\n')
 	w.scratch = msg
 	now := time.Now()
-	if err := w.nc.SetWriteDeadline(now.Add(w.timeout)); err != nil {
+	if err := armDeadline(w.cn, w.nc, w.timeout); err != nil {
 		return fmt.Errorf("%w: %w", errClient, err)
 	}
 	if _, err := w.nc.Write(msg); err != nil {
@@ -270,6 +278,7 @@ func (w *chunkWriter) write(b []byte) error {
 type streamWriter struct {
 	rc      *http.ResponseController
 	w       http.ResponseWriter
+	cn      *conn // its abort (kill, queue overflow) outlasts the next deadline; nil = none
 	timeout time.Duration
 	last    *atomic.Int64
 }
@@ -279,7 +288,7 @@ func (w *streamWriter) write(b []byte) error {
 		return nil
 	}
 	now := time.Now()
-	if err := w.rc.SetWriteDeadline(now.Add(w.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+	if err := armDeadline(w.cn, w.rc, w.timeout); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return fmt.Errorf("%w: %w", errClient, err)
 	}
 	if _, err := w.w.Write(b); err != nil {
