@@ -66,11 +66,11 @@ func StartCluster(t testing.TB, primaries, replicas int) *Cluster {
 	env := systemEnvironment()
 	serverBin, ok := env.findBin("redis-server", fallbackServerBin)
 	if !ok {
-		unavailable(t, env, "no redis-server binary for a cluster")
+		unavailable(t, "no redis-server binary for a cluster")
 	}
 	cliBin, ok := env.findBin("redis-cli", fallbackCLIBin)
 	if !ok {
-		unavailable(t, env, "no redis-cli binary to create a cluster")
+		unavailable(t, "no redis-cli binary to create a cluster")
 	}
 
 	dir := t.TempDir() // registered first, so removed after the nodes are killed

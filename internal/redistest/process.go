@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ssegate/ssegate/internal/testproc"
 )
 
 // Timing of the helpers. Polling a condition against a deadline is how the
@@ -46,15 +48,7 @@ type process struct {
 	args    []string // extra arguments after the standard ones
 
 	mu  sync.Mutex
-	cur *run // nil when not running
-}
-
-// run is one execution of a process. err is written by the waiter
-// goroutine before it closes done, so it may be read after <-done.
-type run struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	cur *testproc.Process // nil when not running
 }
 
 // newProcess describes (but does not start) a redis-server on port whose
@@ -93,15 +87,7 @@ func (p *process) running() bool {
 	p.mu.Lock()
 	r := p.cur
 	p.mu.Unlock()
-	if r == nil {
-		return false
-	}
-	select {
-	case <-r.done:
-		return false
-	default:
-		return true
-	}
+	return r != nil && r.Running()
 }
 
 // start launches redis-server and waits until it answers PING as the
@@ -125,22 +111,15 @@ func (p *process) start(ctx context.Context) error {
 	cmd.Dir = p.dir
 	cmd.Stdout = logf // an *os.File is handed to the child: no copy goroutine
 	cmd.Stderr = logf
-	cmd.SysProcAttr = sysProcAttr()
-	err = cmd.Start()
+	// Owner: this process value; every cleanup path calls kill.
+	r, err := testproc.Start(cmd)
 	logf.Close() // the child holds its own descriptor
 	if err != nil {
 		p.mu.Unlock()
-		return fmt.Errorf("start %s: %w", p.bin, err)
+		return err
 	}
-	r := &run{cmd: cmd, done: make(chan struct{})}
 	p.cur = r
 	p.mu.Unlock()
-	// Owner: this process value. Exit: when redis-server exits, which kill
-	// guarantees and every cleanup path calls.
-	go func() {
-		r.err = cmd.Wait()
-		close(r.done)
-	}()
 
 	if err := p.waitReady(ctx, r); err != nil {
 		_ = p.kill()
@@ -155,12 +134,12 @@ func (p *process) start(ctx context.Context) error {
 // waitReady polls until the server answers PING and reports our child's
 // pid (so a foreign server that grabbed the port is not mistaken for ours),
 // the child exits, or ctx ends.
-func (p *process) waitReady(ctx context.Context, r *run) error {
+func (p *process) waitReady(ctx context.Context, r *testproc.Process) error {
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
-	wantPID := strconv.Itoa(r.cmd.Process.Pid)
+	wantPID := strconv.Itoa(r.Pid())
 	var lastErr error
 	for {
 		pctx, pcancel := context.WithTimeout(ctx, probeTimeout)
@@ -175,8 +154,8 @@ func (p *process) waitReady(ctx context.Context, r *run) error {
 			lastErr = err
 		}
 		select {
-		case <-r.done:
-			return fmt.Errorf("redis-server on %s exited during start: %v (see %s)", p.addr(), r.err, p.logPath)
+		case <-r.Done():
+			return fmt.Errorf("redis-server on %s exited during start: %v (see %s)", p.addr(), r.Err(), p.logPath)
 		case <-ctx.Done():
 			return fmt.Errorf("redis-server on %s not ready: %w (last: %v)", p.addr(), ctx.Err(), lastErr)
 		case <-tick.C:
@@ -195,23 +174,10 @@ func (p *process) kill() error {
 	if r == nil {
 		return nil
 	}
-	select {
-	case <-r.done:
-		return nil
-	default:
+	if err := r.Kill(stopTimeout); err != nil {
+		return fmt.Errorf("redis-server on %s: %w", p.addr(), err)
 	}
-	if err := killGroup(r.cmd.Process.Pid); err != nil {
-		// The group may already be gone; fall back to the leader.
-		_ = r.cmd.Process.Kill()
-	}
-	timer := time.NewTimer(stopTimeout)
-	defer timer.Stop()
-	select {
-	case <-r.done:
-		return nil
-	case <-timer.C:
-		return fmt.Errorf("redis-server pid %d on %s did not exit within %v", r.cmd.Process.Pid, p.addr(), stopTimeout)
-	}
+	return nil
 }
 
 // waitRefused polls until a TCP connection to addr is refused (or fails

@@ -225,9 +225,9 @@ func TestChooseBackend(t *testing.T) {
 			asked := false
 			env := environment{
 				getenv: func(k string) string { return tc.env[k] },
-				findBin: func(name, _ string) (string, bool) {
+				findBin: func(candidates ...string) (string, bool) {
 					if tc.haveBinary {
-						return "/x/" + name, true
+						return "/x/" + candidates[0], true
 					}
 					return "", false
 				},
@@ -239,37 +239,6 @@ func TestChooseBackend(t *testing.T) {
 			}
 			if asked != tc.dockerAsked {
 				t.Errorf("Docker probed = %v, want %v (the probe costs a round trip)", asked, tc.dockerAsked)
-			}
-		})
-	}
-}
-
-func TestWhenMissing(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		value string
-		want  missingAction
-	}{
-		{"", actionSkip},
-		{"0", actionSkip},
-		{"false", actionSkip},
-		{" ", actionSkip},
-		{"1", actionFatal},
-		{"true", actionFatal},
-		{"TRUE", actionFatal},
-		{"yes", actionFatal}, // unparsable but set: do not silently skip
-	}
-	for _, tc := range tests {
-		t.Run(strconv.Quote(tc.value), func(t *testing.T) {
-			t.Parallel()
-			got := whenMissing(func(k string) string {
-				if k == EnvRequire {
-					return tc.value
-				}
-				return ""
-			})
-			if got != tc.want {
-				t.Errorf("whenMissing(REQUIRE_REDIS=%q) = %v, want %v", tc.value, got, tc.want)
 			}
 		})
 	}

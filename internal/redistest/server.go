@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/wait"
+
+	"github.com/ssegate/ssegate/internal/testproc"
 )
 
 // Environment variables that steer Start.
@@ -82,14 +83,16 @@ func (b backend) String() string {
 // environment is what the back-end choice depends on, injectable so the
 // decision is unit-tested without uninstalling Redis or Docker.
 type environment struct {
-	getenv   func(string) string
-	findBin  func(name, fallback string) (string, bool)
-	dockerUp func() bool // called only when needed: it costs a round trip
+	getenv func(string) string
+	// findBin finds a program among candidates (see testproc.Find).
+	findBin func(candidates ...string) (string, bool)
+	// dockerUp is called only when needed: it costs a round trip.
+	dockerUp func() bool
 }
 
 // systemEnvironment is the real process environment.
 func systemEnvironment() environment {
-	return environment{getenv: os.Getenv, findBin: findBinary, dockerUp: dockerAnswers}
+	return environment{getenv: os.Getenv, findBin: testproc.Find, dockerUp: dockerAnswers}
 }
 
 // chooseBackend applies Start's order: REDIS_ADDR, then a redis-server
@@ -108,48 +111,11 @@ func chooseBackend(env environment) (b backend, bin string) {
 	return backendNone, ""
 }
 
-// missingAction is what a test does when no Redis can be had.
-type missingAction int
-
-const (
-	actionSkip  missingAction = iota // t.Skip: the default for local runs
-	actionFatal                      // t.Fatal: REQUIRE_REDIS is set
-)
-
-// whenMissing decides between skipping and failing from REQUIRE_REDIS.
-// Anything strconv.ParseBool reads as true requires Redis; unparsable
-// non-empty values also require it, erring on the side of not skipping.
-func whenMissing(getenv func(string) string) missingAction {
-	v := strings.TrimSpace(getenv(EnvRequire))
-	if v == "" {
-		return actionSkip
-	}
-	if b, err := strconv.ParseBool(v); err == nil && !b {
-		return actionSkip
-	}
-	return actionFatal
-}
-
 // unavailable skips or fails the test, per REQUIRE_REDIS, with why.
-func unavailable(t testing.TB, env environment, why string) {
+func unavailable(t testing.TB, why string) {
 	t.Helper()
-	msg := "redistest: no Redis available: " + why +
-		" (install redis-server, set " + EnvAddr + "=host:port, or run a Docker engine)"
-	if whenMissing(env.getenv) == actionFatal {
-		t.Fatal(msg + "; failing because " + EnvRequire + " is set")
-	}
-	t.Skip(msg + "; set " + EnvRequire + "=1 to fail instead of skipping")
-}
-
-// findBinary looks name up on PATH, then at fallback.
-func findBinary(name, fallback string) (string, bool) {
-	if p, err := exec.LookPath(name); err == nil {
-		return p, true
-	}
-	if fi, err := os.Stat(fallback); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
-		return fallback, true
-	}
-	return "", false
+	testproc.Missing(t, EnvRequire, "redistest: no Redis available: "+why+
+		" (install redis-server, set "+EnvAddr+"=host:port, or run a Docker engine)")
 }
 
 // Server is a Redis for one test (or a shared external one). Its address
@@ -183,7 +149,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	case backendContainer:
 		return startContainer(t, o)
 	default:
-		unavailable(t, env, "no redis-server binary and no Docker engine")
+		unavailable(t, "no redis-server binary and no Docker engine")
 		return nil // not reached: Skip and Fatal end the test goroutine
 	}
 }
@@ -425,6 +391,38 @@ func (s *Server) Do(t testing.TB, args ...string) string {
 func (s *Server) DoSlice(t testing.TB, args ...string) []string {
 	t.Helper()
 	return do(t, s.addr, args).Strings()
+}
+
+// NumSub returns PUBSUB NUMSUB's count of subscribers to channel: how
+// many connections (gateways, brokers) listen on it right now. An
+// unexpected reply fails the test.
+func (s *Server) NumSub(t testing.TB, channel string) int {
+	t.Helper()
+	r := s.DoSlice(t, "PUBSUB", "NUMSUB", channel)
+	if len(r) != 2 {
+		t.Fatalf("PUBSUB NUMSUB %s = %q", channel, r)
+	}
+	n, err := strconv.Atoi(r[1])
+	if err != nil {
+		t.Fatalf("PUBSUB NUMSUB %s = %q: %v", channel, r, err)
+	}
+	return n
+}
+
+// Millis returns the server's clock (TIME) in milliseconds: the clock
+// stream IDs are made of, which tests compare IDs against.
+func (s *Server) Millis(t testing.TB) uint64 {
+	t.Helper()
+	r := s.DoSlice(t, "TIME")
+	if len(r) != 2 {
+		t.Fatalf("TIME = %q", r)
+	}
+	sec, err1 := strconv.ParseUint(r[0], 10, 64)
+	usec, err2 := strconv.ParseUint(r[1], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatalf("TIME = %q: %v", r, err)
+	}
+	return sec*1000 + usec/1000
 }
 
 // do runs a command for a test and fails the test on any error.

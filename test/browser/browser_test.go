@@ -9,10 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +20,7 @@ import (
 
 	"github.com/ssegate/ssegate/gateway"
 	"github.com/ssegate/ssegate/internal/redistest"
+	"github.com/ssegate/ssegate/internal/testproc"
 	"github.com/ssegate/ssegate/publisher"
 	"github.com/ssegate/ssegate/test/harness"
 )
@@ -43,45 +41,23 @@ const (
 )
 
 // chromium returns the browser to drive, or skips (fails with
-// REQUIRE_BROWSER) when there is none.
+// REQUIRE_BROWSER) when there is none. Debian's chromium comes first.
 func chromium(t *testing.T) string {
 	t.Helper()
-	if fi, err := os.Stat(chromiumBin); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
-		return chromiumBin
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	msg := "chromium not found (apt-get install chromium)"
-	if v := strings.TrimSpace(os.Getenv(envRequire)); v != "" {
-		if b, err := strconv.ParseBool(v); err != nil || b {
-			t.Fatal(msg + "; failing because " + envRequire + " is set")
-		}
-	}
-	t.Skip(msg + "; set " + envRequire + "=1 to fail instead of skipping")
-	return ""
-}
-
-// gatewayRun is one gateway program serving on a fixed address, so a
-// restart keeps the page's origin and the browser's stream URL valid.
-type gatewayRun struct {
-	cancel context.CancelFunc
-	done   chan error
+	return testproc.Require(t, envRequire, "apt-get install chromium", chromiumBin, "chromium")
 }
 
 // startGatewayAt runs a gateway with cfg on addr ("127.0.0.1:0" picks a
-// port) and returns the address it listens on. Binding again right after a
-// stop can briefly fail, so it retries for up to 5 s.
-func startGatewayAt(t *testing.T, addr string, cfg gateway.ProgramConfig) (*gatewayRun, string) {
+// port) and returns the address it listens on: a fixed address, so a
+// restart keeps the page's origin and the browser's stream URL valid.
+// Binding again right after a stop can briefly fail, so it retries for up
+// to 5 s. Stop it with stopGateway (cleanup does too).
+func startGatewayAt(t *testing.T, addr string, cfg gateway.ProgramConfig) (*harness.Gateway, string) {
 	t.Helper()
-	cfg.Logger = harness.Logger()
-	prog, err := gateway.NewProgram(cfg)
-	if err != nil {
-		t.Fatalf("gateway: %v", err)
-	}
 	var ln net.Listener
 	deadline := time.Now().Add(5 * time.Second)
 	for {
+		var err error
 		ln, err = net.Listen("tcp", addr)
 		if err == nil {
 			break
@@ -91,30 +67,18 @@ func startGatewayAt(t *testing.T, addr string, cfg gateway.ProgramConfig) (*gate
 		}
 		time.Sleep(20 * time.Millisecond) // the old listener's port is being released; bounded by the deadline
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	g := &gatewayRun{cancel: cancel, done: make(chan error, 1)}
-	go func() { g.done <- prog.Run(ctx, ln) }() // exits when stop cancels ctx
-	t.Cleanup(func() { g.stop(t) })
-	url := "http://" + ln.Addr().String()
-	harness.WaitHTTP(t, url+"/healthz", http.StatusOK)
+	g := harness.StartGatewayOn(t, ln, cfg)
+	t.Cleanup(func() { stopGateway(t, g) }) // runs before harness's own cleanup, which then has nothing to stop
 	return g, ln.Addr().String()
 }
 
-// stop drains and ends the gateway (open streams get `event: shutdown`)
-// and waits for it; calling it again is a no-op.
-func (g *gatewayRun) stop(t *testing.T) {
+// stopGateway drains and ends the gateway (open streams get `event:
+// shutdown`), waits for it and fails the test if its Run failed; calling
+// it again is a no-op.
+func stopGateway(t *testing.T, g *harness.Gateway) {
 	t.Helper()
-	g.cancel()
-	select {
-	case err, ok := <-g.done:
-		if ok {
-			close(g.done)
-			if err != nil {
-				t.Errorf("gateway run: %v", err)
-			}
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("gateway did not stop within 30s")
+	if err := g.Stop(t); err != nil {
+		t.Errorf("gateway run: %v", err)
 	}
 }
 
@@ -302,7 +266,7 @@ func TestBoardSurvivesGatewayRestart(t *testing.T) {
 	}
 
 	awaitProgress(3)
-	first.stop(t) // sends `event: shutdown` and closes the page's stream
+	stopGateway(t, first) // sends `event: shutdown` and closes the page's stream
 	drainProgress()
 	downFrom := seen
 	awaitProgress(downFrom + down) // published while no gateway listens

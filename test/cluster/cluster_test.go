@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ssegate/ssegate/internal/redistest"
+	"github.com/ssegate/ssegate/test/harness"
 )
 
 // modes are the pub/sub flavours every end-to-end case runs in.
@@ -105,7 +106,7 @@ func TestPrimaryFailover(t *testing.T) {
 			resubs := make([]float64, len(e.gws))
 			total := 0.0
 			for i, g := range e.gws {
-				resubs[i] = counter(t, g, "ssegate_gateway_redis_resubscriptions_total")
+				resubs[i] = harness.Metric(t, g.Registry, "ssegate_gateway_redis_resubscriptions_total")
 				total += resubs[i]
 				// Sharded, each gateway held the dead primary's topics on a
 				// connection to it; classic, only if that was its node.
@@ -185,30 +186,5 @@ func pubsubConns(t *testing.T, nodes []*redistest.Node) int {
 // waitFor.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, waitFor)
-		}
-		time.Sleep(20 * time.Millisecond) // polling Redis, bounded by the deadline
-	}
-}
-
-// counter reads a counter's value from g's registry (0 when absent).
-func counter(t *testing.T, g *gw, name string) float64 {
-	t.Helper()
-	fams, err := g.Registry.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	var sum float64
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			sum += m.GetCounter().GetValue() // nil-safe getters: 0 for other types
-		}
-	}
-	return sum
+	harness.Eventually(t, waitFor, what, cond)
 }

@@ -25,11 +25,10 @@ import (
 	"github.com/ssegate/ssegate/test/harness"
 )
 
-// TestMain checks for leaked goroutines. rueidis' cluster client closes
-// the connections a topology refresh replaced from a goroutine that sleeps
-// 5 s first and has no owner to wait for; it ends by itself.
+// TestMain checks for leaked goroutines, except the one rueidis' cluster
+// client leaves to end by itself (see redistest.IgnoreClusterRefresh).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/redis/rueidis.(*clusterClient)._refresh.func2"))
+	goleak.VerifyTestMain(m, redistest.IgnoreClusterRefresh())
 }
 
 // waitFor bounds every single wait (an event, a condition, a publish

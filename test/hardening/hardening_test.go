@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -198,8 +197,7 @@ func TestSlowReaderIsEvicted(t *testing.T) {
 	ctl := r.newControl(t, topic, 2)
 
 	// The slow client: a small receive buffer, a request, then nothing.
-	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error { return setRcvBuf(c, 4096) }}
-	slow, err := d.Dial("tcp", strings.TrimPrefix(r.gw.URL, "http://"))
+	slow, err := harness.RcvBufDialer(4096).Dial("tcp", strings.TrimPrefix(r.gw.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,8 +246,8 @@ func TestSlowReaderIsEvicted(t *testing.T) {
 	// The slow client is evicted (queue full, or its write timed out), and
 	// only it.
 	waitMetric(t, r.gw.Registry, 2, "ssegate_gateway_connections")
-	evicted := metric(t, r.gw.Registry, "ssegate_gateway_clients_evicted_total", "reason", "queue_full") +
-		metric(t, r.gw.Registry, "ssegate_gateway_clients_evicted_total", "reason", "send_timeout")
+	evicted := harness.Metric(t, r.gw.Registry, "ssegate_gateway_clients_evicted_total", "reason", "queue_full") +
+		harness.Metric(t, r.gw.Registry, "ssegate_gateway_clients_evicted_total", "reason", "send_timeout")
 	if evicted != 1 {
 		t.Fatalf("evicted = %v, want 1 (the slow client)", evicted)
 	}
@@ -312,8 +310,8 @@ func TestCrossOriginRequests(t *testing.T) {
 			if resp.Header.Get("Access-Control-Allow-Origin") != "" {
 				t.Fatalf("origin %q got Access-Control-Allow-Origin", evil)
 			}
-			if n := r.numsub(t, "hard:cors"); n != "0" {
-				t.Fatalf("after a refused origin %q, PUBSUB NUMSUB hard:cors = %s", evil, n)
+			if n := r.redis.NumSub(t, "hard:cors"); n != 0 {
+				t.Fatalf("after a refused origin %q, PUBSUB NUMSUB hard:cors = %d", evil, n)
 			}
 		}
 		pre, _ := http.NewRequest(http.MethodOptions, stream, nil)
@@ -422,8 +420,8 @@ func TestForgedSubscriberTokens(t *testing.T) {
 		other := mint(t, jwt.SigningMethodHS256, []byte(jwtSecret), subscribeClaims(time.Hour, "hard:other", "hard:private:*"))
 		wantError(t, get(t, stream, bearer(other)), http.StatusForbidden, "forbidden_topic",
 			"WWW-Authenticate", `Bearer realm="ssegate", error="insufficient_scope"`)
-		if n := r.numsub(t, topic); n != "0" {
-			t.Fatalf("PUBSUB NUMSUB %s = %s after refused requests", topic, n)
+		if n := r.redis.NumSub(t, topic); n != 0 {
+			t.Fatalf("PUBSUB NUMSUB %s = %d after refused requests", topic, n)
 		}
 	})
 	if got, want := r.rejected(t, "unauthorized"), float64(3*len(tokens)+1); got != want {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/goleak"
 
 	"github.com/ssegate/ssegate/gateway"
@@ -384,53 +383,12 @@ func compareIDs(a, b string) int {
 	return x.Compare(y)
 }
 
-// metric reads a counter or gauge with the given labels (name, value pairs)
-// from reg; 0 when the series does not exist.
-func metric(t testing.TB, reg prometheus.Gatherer, name string, labels ...string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if matches(m, labels) {
-				switch {
-				case m.Counter != nil:
-					return m.Counter.GetValue()
-				case m.Gauge != nil:
-					return m.Gauge.GetValue()
-				}
-			}
-		}
-	}
-	return 0
-}
-
-func matches(m *dto.Metric, labels []string) bool {
-	for i := 0; i+1 < len(labels); i += 2 {
-		found := false
-		for _, lp := range m.GetLabel() {
-			if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
-
 // waitMetric polls until the metric has value want (bounded: 20 s).
 func waitMetric(t testing.TB, reg prometheus.Gatherer, want float64, name string, labels ...string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		got := metric(t, reg, name, labels...)
+		got := harness.Metric(t, reg, name, labels...)
 		if got == want {
 			return
 		}
@@ -444,17 +402,7 @@ func waitMetric(t testing.TB, reg prometheus.Gatherer, want float64, name string
 // rejected is the gateway's rejection counter for reason.
 func (r *rig) rejected(t testing.TB, reason string) float64 {
 	t.Helper()
-	return metric(t, r.gw.Registry, "ssegate_gateway_connections_rejected_total", "reason", reason)
-}
-
-// numsub is how many Redis subscribers topic's channel has.
-func (r *rig) numsub(t testing.TB, topic string) string {
-	t.Helper()
-	out := r.redis.DoSlice(t, "PUBSUB", "NUMSUB", topic)
-	if len(out) != 2 {
-		t.Fatalf("PUBSUB NUMSUB %s = %v", topic, out)
-	}
-	return out[1]
+	return harness.Metric(t, r.gw.Registry, "ssegate_gateway_connections_rejected_total", "reason", reason)
 }
 
 // dialFrom returns a transport whose connections come from the loopback

@@ -34,36 +34,67 @@ func Logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
+// running is a program's Run goroutine, started by runProgram: its owner
+// (a Gateway or a Publisher) ends it with stop.
+type running struct {
+	cancel context.CancelFunc
+	done   chan error // Run's result; closed once a stop has taken it
+}
+
+// runProgram starts run(ctx) in a goroutine that ends when stop cancels
+// ctx.
+func runProgram(run func(ctx context.Context) error) running {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := running{cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- run(ctx) }()
+	return r
+}
+
+// stop cancels the program and returns Run's result, failing the test if
+// it has not returned within timeout. Stopping again returns nil.
+func (r running) stop(t testing.TB, what string, timeout time.Duration) error {
+	t.Helper()
+	r.cancel()
+	select {
+	case err, ok := <-r.done:
+		if !ok {
+			return nil
+		}
+		close(r.done)
+		return err
+	case <-time.After(timeout):
+		t.Fatalf("%s did not stop within %v", what, timeout)
+		return nil
+	}
+}
+
 // Gateway is a running gateway program.
 type Gateway struct {
 	URL      string // http://127.0.0.1:port
 	Program  *gateway.Program
 	Registry *prometheus.Registry
-	cancel   context.CancelFunc
-	done     chan error
+	run      running
 }
 
-// Stop shuts the gateway down (graceful drain) and waits for it; Cleanup
-// calls it too, so calling it early (to test shutdown) is fine.
+// Stop shuts the gateway down (graceful drain) and waits for it, returning
+// Run's error; Cleanup calls it too, so calling it early (to test
+// shutdown) is fine, and later calls return nil.
 func (g *Gateway) Stop(t testing.TB) error {
 	t.Helper()
-	g.cancel()
-	select {
-	case err, ok := <-g.done:
-		if !ok {
-			return nil
-		}
-		close(g.done)
-		return err
-	case <-time.After(60 * time.Second):
-		t.Fatal("gateway did not stop within 60s")
-		return nil
-	}
+	return g.run.stop(t, "gateway", 60*time.Second)
 }
 
 // StartGateway runs a gateway with cfg on a free loopback port. An empty
 // cfg.RedisURL runs the embedded broker with the publisher API mounted.
 func StartGateway(t testing.TB, cfg gateway.ProgramConfig) *Gateway {
+	t.Helper()
+	return StartGatewayOn(t, Listen(t), cfg)
+}
+
+// StartGatewayOn is StartGateway on a listener the caller chose, e.g. one
+// on the address of a gateway it stopped, so clients can reconnect to the
+// same origin. The gateway owns ln from then on.
+func StartGatewayOn(t testing.TB, ln net.Listener, cfg gateway.ProgramConfig) *Gateway {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = Logger()
@@ -77,12 +108,11 @@ func StartGateway(t testing.TB, cfg gateway.ProgramConfig) *Gateway {
 	}
 	p, err := gateway.NewProgram(cfg)
 	if err != nil {
+		ln.Close()
 		t.Fatalf("gateway: %v", err)
 	}
-	ln := Listen(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	g := &Gateway{URL: "http://" + ln.Addr().String(), Program: p, Registry: reg, cancel: cancel, done: make(chan error, 1)}
-	go func() { g.done <- p.Run(ctx, ln) }()
+	g := &Gateway{URL: "http://" + ln.Addr().String(), Program: p, Registry: reg}
+	g.run = runProgram(func(ctx context.Context) error { return p.Run(ctx, ln) })
 	t.Cleanup(func() { _ = g.Stop(t) })
 	WaitHTTP(t, g.URL+"/healthz", http.StatusOK)
 	return g
@@ -92,22 +122,13 @@ func StartGateway(t testing.TB, cfg gateway.ProgramConfig) *Gateway {
 type Publisher struct {
 	URL      string
 	Registry *prometheus.Registry
-	cancel   context.CancelFunc
-	done     chan error
+	run      running
 }
 
 // Stop shuts the publisher down and waits for it.
 func (p *Publisher) Stop(t testing.TB) {
 	t.Helper()
-	p.cancel()
-	select {
-	case _, ok := <-p.done:
-		if ok {
-			close(p.done)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("publisher did not stop within 30s")
-	}
+	_ = p.run.stop(t, "publisher", 30*time.Second)
 }
 
 // StartPublisher runs a publisher with cfg on a free loopback port.
@@ -123,9 +144,8 @@ func StartPublisher(t testing.TB, cfg publisher.ProgramConfig) *Publisher {
 		t.Fatalf("publisher: %v", err)
 	}
 	ln := Listen(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &Publisher{URL: "http://" + ln.Addr().String(), Registry: reg, cancel: cancel, done: make(chan error, 1)}
-	go func() { p.done <- prog.Run(ctx, ln) }()
+	p := &Publisher{URL: "http://" + ln.Addr().String(), Registry: reg}
+	p.run = runProgram(func(ctx context.Context) error { return prog.Run(ctx, ln) })
 	t.Cleanup(func() { p.Stop(t) })
 	WaitHTTP(t, p.URL+"/healthz", http.StatusOK)
 	return p
@@ -219,3 +239,18 @@ func PublishEvent(t testing.TB, baseURL, topic string, data any) PublishResult {
 
 // ErrTimeout is returned by Stream.Next when no event came in time.
 var ErrTimeout = errors.New("no event before the deadline")
+
+// Eventually polls cond every 10 ms until it holds, failing the test with
+// what once timeout has passed. It is for state the test cannot be told
+// about (Redis, metrics, HTTP answers); events and channels are awaited
+// directly.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, timeout)
+		}
+		time.Sleep(10 * time.Millisecond) // polling an external condition, bounded by the deadline
+	}
+}

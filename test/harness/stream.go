@@ -1,7 +1,6 @@
 package harness
 
 import (
-	"bufio"
 	"context"
 	"net/http"
 	"strings"
@@ -128,67 +127,27 @@ func (s *Stream) Comment(timeout time.Duration) (string, error) {
 	}
 }
 
-// read parses the stream per WHATWG HTML §9.2.6.
+// read parses the stream per WHATWG HTML §9.2.6 (see ReadEvents) until
+// it ends or Close cancels it.
 func (s *Stream) read() {
 	defer close(s.done)
 	defer close(s.events)
 	defer s.Resp.Body.Close()
-	r := bufio.NewReaderSize(s.Resp.Body, 64<<10)
-	var data strings.Builder
-	var name, id, retry, idBuf string
-	hasData, hasID := false, false
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
+	err := ReadEvents(s.Resp.Body, Handler{
+		Dispatch: func(lastID string) {
 			s.mu.Lock()
-			s.err = err
+			s.lastID = lastID
 			s.mu.Unlock()
-			return
-		}
-		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		if line == "" {
-			// Dispatch (WHATWG HTML §9.2.6): only now does the id buffer
-			// become the id a browser would send back, so an event cut
-			// off mid-frame does not count as received.
-			s.mu.Lock()
-			s.lastID = idBuf
-			s.mu.Unlock()
-			if hasData {
-				ev := Event{Name: name, Data: strings.TrimSuffix(data.String(), "\n"), Retry: retry}
-				if ev.Name == "" {
-					ev.Name = "message"
-				}
-				if hasID {
-					ev.ID = id
-				}
-				s.events <- ev
-			}
-			data.Reset()
-			name, hasData, hasID = "", false, false
-			continue
-		}
-		if strings.HasPrefix(line, ":") {
+		},
+		Event: func(ev Event) { s.events <- ev },
+		Comment: func(c string) {
 			select {
-			case s.comments <- strings.TrimPrefix(strings.TrimPrefix(line, ":"), " "):
+			case s.comments <- c:
 			default:
 			}
-			continue
-		}
-		field, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch field {
-		case "data":
-			data.WriteString(value)
-			data.WriteByte('\n')
-			hasData = true
-		case "event":
-			name = value
-		case "id":
-			if !strings.ContainsRune(value, 0) {
-				id, hasID, idBuf = value, true, value
-			}
-		case "retry":
-			retry = value
-		}
-	}
+		},
+	})
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
 }

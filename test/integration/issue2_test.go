@@ -17,9 +17,7 @@ import (
 // fields, the timestamp filled in when absent) and a legacy raw PUBLISH
 // (data only, no id, so the browser's last id is kept).
 func TestStreamDeliversPublishedAndRaw(t *testing.T) {
-	srv := redistest.Start(t)
-	p := startPublisher(t, srv, broker.HistoryConfig{})
-	g := startGateway(t, srv, gateway.Config{})
+	srv, p, g := startStack(t)
 	s := harness.Subscribe(t, streamURL(g), nil)
 
 	tests := []struct {
@@ -105,7 +103,7 @@ func TestOneSubscriptionPerProcess(t *testing.T) {
 	for i := range first {
 		first[i] = harness.Subscribe(t, streamURL(g1), nil)
 	}
-	if n := numsub(t, srv, topic); n != 1 {
+	if n := srv.NumSub(t, topic); n != 1 {
 		t.Fatalf("NUMSUB with 100 clients on one gateway = %d, want 1", n)
 	}
 	id := p.publishSeq(t, topic, 0, 1)[0]
@@ -119,7 +117,7 @@ func TestOneSubscriptionPerProcess(t *testing.T) {
 	for i := range second {
 		second[i] = harness.Subscribe(t, streamURL(g2), nil)
 	}
-	if n := numsub(t, srv, topic); n != 2 {
+	if n := srv.NumSub(t, topic); n != 2 {
 		t.Fatalf("NUMSUB with two gateways = %d, want 2", n)
 	}
 
@@ -127,19 +125,19 @@ func TestOneSubscriptionPerProcess(t *testing.T) {
 		s.Close()
 	}
 	eventually(t, "99 streams closed on gateway 1", func() bool {
-		return metric(t, g1.Registry, "ssegate_gateway_connections", nil) == 1
+		return harness.Metric(t, g1.Registry, "ssegate_gateway_connections") == 1
 	})
-	if n := numsub(t, srv, topic); n != 2 {
+	if n := srv.NumSub(t, topic); n != 2 {
 		t.Fatalf("NUMSUB with one client left on gateway 1 = %d, want 2", n)
 	}
 	first[0].Close()
-	eventually(t, "gateway 1 unsubscribed", func() bool { return numsub(t, srv, topic) == 1 })
+	eventually(t, "gateway 1 unsubscribed", func() bool { return srv.NumSub(t, topic) == 1 })
 	for _, s := range second {
 		s.Close()
 	}
-	eventually(t, "gateway 2 unsubscribed", func() bool { return numsub(t, srv, topic) == 0 })
+	eventually(t, "gateway 2 unsubscribed", func() bool { return srv.NumSub(t, topic) == 0 })
 	for i, g := range []*harness.Gateway{g1, g2} {
-		if n := metric(t, g.Registry, "ssegate_gateway_topics", nil); n != 0 {
+		if n := harness.Metric(t, g.Registry, "ssegate_gateway_topics"); n != 0 {
 			t.Fatalf("gateway %d still counts %v topics", i+1, n)
 		}
 	}
@@ -151,27 +149,18 @@ func TestOneSubscriptionPerProcess(t *testing.T) {
 // recovers and new streams get the events published after it returned.
 func TestRedisOutage(t *testing.T) {
 	const topic = "outage"
-	srv := redistest.Start(t)
-	p := startPublisher(t, srv, broker.HistoryConfig{})
-	g := startGateway(t, srv, gateway.Config{})
-	open := harness.Subscribe(t, streamURL(g, topic), nil)
-	id0 := p.publishSeq(t, topic, 0, 1)[0]
-	if ev := open.MustNext(t, waitFor); ev.ID != id0 {
-		t.Fatalf("before the outage: got %q, want %s", ev.ID, id0)
-	}
+	srv, p, g := startStack(t)
+	open := openReceiving(t, p, g, topic)
 
 	srv.Stop(t)
-	eventually(t, "gateway not ready", func() bool {
-		status, _, _ := httpGet(t, g.URL+"/readyz")
-		return status == http.StatusServiceUnavailable
-	})
+	waitReadyz(t, g, "gateway not ready", http.StatusServiceUnavailable)
 	status, h, body := httpGet(t, g.URL+"/readyz")
 	checkUnavailable(t, "gateway /readyz", status, h, body, "redis_unavailable")
 	for _, tp := range []string{topic, "fresh-topic"} {
 		status, h, body := httpGet(t, streamURL(g, tp))
 		checkUnavailable(t, "new stream on "+tp, status, h, body, "redis_unavailable")
 	}
-	if n := metric(t, g.Registry, "ssegate_gateway_connections_rejected_total", map[string]string{"reason": "redis_unavailable"}); n < 2 {
+	if n := harness.Metric(t, g.Registry, "ssegate_gateway_connections_rejected_total", "reason", "redis_unavailable"); n < 2 {
 		t.Fatalf("rejected{redis_unavailable} = %v, want at least 2", n)
 	}
 	for _, path := range []string{"/v1/events", "/publish"} {
@@ -191,10 +180,7 @@ func TestRedisOutage(t *testing.T) {
 	}
 
 	srv.Restart(t)
-	eventually(t, "gateway ready again", func() bool {
-		status, _, _ := httpGet(t, g.URL+"/readyz")
-		return status == http.StatusOK
-	})
+	waitReadyz(t, g, "gateway ready again", http.StatusOK)
 	harness.WaitHTTP(t, p.URL+"/readyz", http.StatusOK)
 	fresh := harness.Subscribe(t, streamURL(g, topic), nil)
 	id1 := p.publishRetrying(t, topic, 1)
@@ -210,6 +196,28 @@ func TestRedisOutage(t *testing.T) {
 	if got := streamIDs(t, srv, topic); len(got) != 1 || got[0] != id1 {
 		t.Fatalf("history after the outage = %v, want only %s: a refused publish must publish nothing", got, id1)
 	}
+}
+
+// openReceiving opens a stream on topic at g and checks that it receives
+// an event published through p: the stream open before an outage.
+func openReceiving(t *testing.T, p *pub, g *harness.Gateway, topic string) *harness.Stream {
+	t.Helper()
+	open := harness.Subscribe(t, streamURL(g, topic), nil)
+	id0 := p.publishSeq(t, topic, 0, 1)[0]
+	if ev := open.MustNext(t, waitFor); ev.ID != id0 {
+		t.Fatalf("before the outage: got %q, want %s", ev.ID, id0)
+	}
+	return open
+}
+
+// waitReadyz polls g's /readyz until it answers status (bounded by
+// waitFor; Redis health is checked in the background).
+func waitReadyz(t *testing.T, g *harness.Gateway, what string, status int) {
+	t.Helper()
+	eventually(t, what, func() bool {
+		got, _, _ := httpGet(t, g.URL+"/readyz")
+		return got == status
+	})
 }
 
 // evictionBug explains the known failure of the restart tests.
@@ -233,26 +241,14 @@ func ended(s *harness.Stream) bool {
 // empty when the gateway resubscribes, and events published before it does.
 func TestOpenStreamSurvivesRedisRestart(t *testing.T) {
 	const topic = "restart"
-	srv := redistest.Start(t)
-	p := startPublisher(t, srv, broker.HistoryConfig{})
-	g := startGateway(t, srv, gateway.Config{})
-	open := harness.Subscribe(t, streamURL(g, topic), nil)
-	id0 := p.publishSeq(t, topic, 0, 1)[0]
-	if ev := open.MustNext(t, waitFor); ev.ID != id0 {
-		t.Fatalf("before the outage: got %q, want %s", ev.ID, id0)
-	}
+	srv, p, g := startStack(t)
+	open := openReceiving(t, p, g, topic)
 	srv.Stop(t)
-	eventually(t, "gateway not ready", func() bool {
-		status, _, _ := httpGet(t, g.URL+"/readyz")
-		return status == http.StatusServiceUnavailable
-	})
+	waitReadyz(t, g, "gateway not ready", http.StatusServiceUnavailable)
 	srv.Restart(t)
-	eventually(t, "gateway ready again", func() bool {
-		status, _, _ := httpGet(t, g.URL+"/readyz")
-		return status == http.StatusOK
-	})
+	waitReadyz(t, g, "gateway ready again", http.StatusOK)
 	eventually(t, "gateway resubscribed (or the open stream closed)", func() bool {
-		return numsub(t, srv, topic) == 1 || ended(open)
+		return srv.NumSub(t, topic) == 1 || ended(open)
 	})
 	if ended(open) {
 		t.Fatal("the stream open before the outage was closed after Redis came back: " + evictionBug)

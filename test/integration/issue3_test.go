@@ -30,9 +30,7 @@ func TestResumeAfterMissing1000(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			const topic = "resume"
-			srv := redistest.Start(t)
-			p := startPublisher(t, srv, broker.HistoryConfig{})
-			g := startGateway(t, srv, gateway.Config{})
+			srv, p, g := startStack(t)
 			var keeper *harness.Stream
 			if tc.keep {
 				keeper = harness.Subscribe(t, streamURL(g, topic), nil)
@@ -47,10 +45,10 @@ func TestResumeAfterMissing1000(t *testing.T) {
 				wantConns = 1
 			}
 			eventually(t, "disconnected", func() bool {
-				return metric(t, g.Registry, "ssegate_gateway_connections", nil) == wantConns
+				return harness.Metric(t, g.Registry, "ssegate_gateway_connections") == wantConns
 			})
 			if !tc.keep {
-				eventually(t, "topic dropped", func() bool { return numsub(t, srv, topic) == 0 })
+				eventually(t, "topic dropped", func() bool { return srv.NumSub(t, topic) == 0 })
 			}
 
 			p.publishConcurrently(t, topic, 3, 1000, 4, nil)
@@ -65,7 +63,7 @@ func TestResumeAfterMissing1000(t *testing.T) {
 			if keeper != nil {
 				sameIDs(t, "the keeping client", eventIDs(collect(t, keeper, 1006)), streamIDs(t, srv, topic))
 			}
-			if n := metric(t, g.Registry, "ssegate_gateway_events_replayed_total", nil); n != 1000 {
+			if n := harness.Metric(t, g.Registry, "ssegate_gateway_events_replayed_total"); n != 1000 {
 				t.Fatalf("events_replayed_total = %v, want 1000", n)
 			}
 		})
@@ -78,9 +76,7 @@ func TestResumeAfterMissing1000(t *testing.T) {
 // the gateway backfills each gap from history.
 func TestBackfillAcrossSubscriptionKills(t *testing.T) {
 	const topic = "kills"
-	srv := redistest.Start(t)
-	p := startPublisher(t, srv, broker.HistoryConfig{})
-	g := startGateway(t, srv, gateway.Config{})
+	srv, p, g := startStack(t)
 	clients := make([]*harness.Stream, 3)
 	for i := range clients {
 		clients[i] = harness.Subscribe(t, streamURL(g, topic), nil)
@@ -133,12 +129,12 @@ func TestBackfillAcrossSubscriptionKills(t *testing.T) {
 	for i, c := range clients {
 		sameIDs(t, "live, client "+string(rune('A'+i)), eventIDs(collect(t, c, 1)), live)
 	}
-	resubs := metric(t, g.Registry, "ssegate_gateway_redis_resubscriptions_total", nil)
+	resubs := harness.Metric(t, g.Registry, "ssegate_gateway_redis_resubscriptions_total")
 	if resubs == 0 {
 		t.Fatal("redis_resubscriptions_total = 0 after the kills")
 	}
 	t.Logf("%d kills closed %d subscription connections; %v resubscriptions, %v events backfilled",
-		kills, killed, resubs, metric(t, g.Registry, "ssegate_gateway_backfilled_events_total", nil))
+		kills, killed, resubs, harness.Metric(t, g.Registry, "ssegate_gateway_backfilled_events_total"))
 }
 
 // resetData is the data of an `event: reset`.
@@ -195,7 +191,7 @@ func TestResetEvents(t *testing.T) {
 				srv.Do(t, "FLUSHALL")
 				// Wait until Redis's clock is past the old IDs, as it is
 				// after any real flush or data loss, then recreate the stream.
-				eventually(t, "Redis clock past the old IDs", func() bool { return redisMillis(t, srv) > idMillis(t, old[2]) })
+				eventually(t, "Redis clock past the old IDs", func() bool { return srv.Millis(t) > idMillis(t, old[2]) })
 				p.publishSeq(t, "r:flush", 3, 2)
 				return old[2]
 			},
@@ -251,9 +247,7 @@ func TestReplayRacingPublishes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			const topic = "race"
-			srv := redistest.Start(t)
-			p := startPublisher(t, srv, broker.HistoryConfig{})
-			g := startGateway(t, srv, gateway.Config{})
+			srv, p, g := startStack(t)
 			if tc.keep {
 				harness.Subscribe(t, streamURL(g, topic), nil)
 			}
@@ -290,9 +284,7 @@ func TestReplayRacingPublishes(t *testing.T) {
 // first answer (200, Idempotent-Replayed: true) and publishes nothing; the
 // key reused for a different body is refused with 422.
 func TestIdempotentPublish(t *testing.T) {
-	srv := redistest.Start(t)
-	p := startPublisher(t, srv, broker.HistoryConfig{})
-	g := startGateway(t, srv, gateway.Config{})
+	srv, p, g := startStack(t)
 	tests := []struct {
 		name, path, topic, body, other string
 	}{
@@ -341,9 +333,7 @@ func TestIdempotentPublish(t *testing.T) {
 // id with exactly the events it missed on each topic, each in order, and
 // every composite id carries the right position per topic.
 func TestMultiTopicResume(t *testing.T) {
-	srv := redistest.Start(t)
-	p := startPublisher(t, srv, broker.HistoryConfig{})
-	g := startGateway(t, srv, gateway.Config{})
+	srv, p, g := startStack(t)
 	topics := []string{"mt:a", "mt:b"} // sorted: the order of id parts
 	url := streamURL(g, "mt:b", "mt:a")
 	s := harness.Subscribe(t, url, nil)

@@ -25,7 +25,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"github.com/ssegate/ssegate/gateway"
@@ -86,6 +85,14 @@ func startGateway(t testing.TB, srv *redistest.Server, cfg gateway.Config) *harn
 	// Streams are refused (503) until the subscription connection is up.
 	harness.WaitHTTP(t, g.URL+"/readyz", http.StatusOK)
 	return g
+}
+
+// startStack starts the deployment most tests need: a Redis, a publisher
+// with the default history settings and a gateway with test timings.
+func startStack(t testing.TB) (*redistest.Server, *pub, *harness.Gateway) {
+	t.Helper()
+	srv := redistest.Start(t)
+	return srv, startPublisher(t, srv, broker.HistoryConfig{}), startGateway(t, srv, gateway.Config{})
 }
 
 // streamURL is the stream route for topics (none: the default topic).
@@ -324,73 +331,7 @@ func after(t testing.TB, list []string, id string) []string {
 // until it holds, failing the test at the deadline.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, waitFor)
-		}
-		time.Sleep(10 * time.Millisecond) // polling an external condition, bounded by the deadline
-	}
-}
-
-// metric sums the samples of name whose labels include labels.
-func metric(t testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	var sum float64
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range f.GetMetric() {
-			have := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				have[lp.GetName()] = lp.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue next
-				}
-			}
-			switch {
-			case m.Counter != nil:
-				sum += m.GetCounter().GetValue()
-			case m.Gauge != nil:
-				sum += m.GetGauge().GetValue()
-			}
-		}
-	}
-	return sum
-}
-
-// numsub is PUBSUB NUMSUB's count for channel.
-func numsub(t testing.TB, srv *redistest.Server, channel string) int {
-	t.Helper()
-	r := srv.DoSlice(t, "PUBSUB", "NUMSUB", channel)
-	if len(r) != 2 {
-		t.Fatalf("PUBSUB NUMSUB %s = %q", channel, r)
-	}
-	n, err := strconv.Atoi(r[1])
-	if err != nil {
-		t.Fatalf("PUBSUB NUMSUB %s = %q: %v", channel, r, err)
-	}
-	return n
-}
-
-// redisMillis is Redis's clock (TIME) in milliseconds: stream IDs use it.
-func redisMillis(t testing.TB, srv *redistest.Server) uint64 {
-	t.Helper()
-	r := srv.DoSlice(t, "TIME")
-	sec, err1 := strconv.ParseUint(r[0], 10, 64)
-	usec, err2 := strconv.ParseUint(r[1], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		t.Fatalf("TIME = %q: %v", r, err)
-	}
-	return sec*1000 + usec/1000
+	harness.Eventually(t, waitFor, what, cond)
 }
 
 // idMillis is the millisecond part of a stream id.

@@ -3,14 +3,11 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,16 +28,7 @@ type slowStream struct {
 // the response headers arrived; the body is not read.
 func openSlow(t testing.TB, url string, rcvbuf int) *slowStream {
 	t.Helper()
-	dialer := &net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		if err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf)
-		}); err != nil {
-			return err
-		}
-		return serr
-	}}
-	tr := &http.Transport{DialContext: dialer.DialContext, DisableCompression: true}
+	tr := &http.Transport{DialContext: harness.RcvBufDialer(rcvbuf).DialContext, DisableCompression: true}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*waitFor)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -70,44 +58,14 @@ func openSlow(t testing.TB, url string, rcvbuf int) *slowStream {
 // at its terminating blank line, so an event cut off by the disconnection
 // is discarded, id included.
 func (s *slowStream) readToEnd() (events []harness.Event, lastID string, err error) {
-	r := bufio.NewReader(s.resp.Body)
-	var data strings.Builder
-	var name, idBuf string
-	hasData := false
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return events, lastID, nil
-			}
-			return events, lastID, err
-		}
-		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		if line == "" {
-			lastID = idBuf
-			if hasData {
-				if name == "" {
-					name = "message"
-				}
-				events = append(events, harness.Event{ID: idBuf, Name: name, Data: strings.TrimSuffix(data.String(), "\n")})
-			}
-			data.Reset()
-			name, hasData = "", false
-			continue
-		}
-		field, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch field {
-		case "data":
-			data.WriteString(value)
-			data.WriteByte('\n')
-			hasData = true
-		case "event":
-			name = value
-		case "id":
-			idBuf = value
-		}
+	err = harness.ReadEvents(s.resp.Body, harness.Handler{
+		Dispatch: func(id string) { lastID = id },
+		Event:    func(ev harness.Event) { events = append(events, ev) },
+	})
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil
 	}
+	return events, lastID, err
 }
 
 // TestSlowClientEvictedResumesExactlyOnce: a client that stops reading is
@@ -145,11 +103,11 @@ func TestSlowClientEvictedResumesExactlyOnce(t *testing.T) {
 			}
 			slow := openSlow(t, streamURL(g, topic), 4096)
 			evicted := func() float64 {
-				labels := map[string]string{}
+				var labels []string
 				if tc.reason != "" {
-					labels["reason"] = tc.reason
+					labels = []string{"reason", tc.reason}
 				}
-				return metric(t, g.Registry, "ssegate_gateway_clients_evicted_total", labels)
+				return harness.Metric(t, g.Registry, "ssegate_gateway_clients_evicted_total", labels...)
 			}
 
 			// Publish in batches until the gateway evicts the paused client
@@ -185,7 +143,7 @@ func TestSlowClientEvictedResumesExactlyOnce(t *testing.T) {
 			if n := evicted(); n != 1 {
 				t.Fatalf("%v evictions (%q), want only the paused client", n, tc.reason)
 			}
-			if d := metric(t, g.Registry, "ssegate_gateway_queue_dropped_events_total", nil); tc.dropped && d == 0 {
+			if d := harness.Metric(t, g.Registry, "ssegate_gateway_queue_dropped_events_total"); tc.dropped && d == 0 {
 				t.Fatal("the paused client's queue never overflowed")
 			}
 		})

@@ -9,10 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ssegate/ssegate/internal/testproc"
 )
 
 const (
@@ -30,20 +31,7 @@ const (
 // when there is none.
 func nginxBinary(t testing.TB) string {
 	t.Helper()
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p
-	}
-	if fi, err := os.Stat(fallbackBin); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
-		return fallbackBin
-	}
-	msg := "nginx not found (apt-get install nginx-light)"
-	if v := strings.TrimSpace(os.Getenv(envRequire)); v != "" {
-		if b, err := strconv.ParseBool(v); err != nil || b {
-			t.Fatal(msg + "; failing because " + envRequire + " is set")
-		}
-	}
-	t.Skip(msg + "; set " + envRequire + "=1 to fail instead of skipping")
-	return ""
+	return testproc.Require(t, envRequire, "apt-get install nginx-light", "nginx", fallbackBin)
 }
 
 // proxy is a running nginx master (and its workers) in front of the
@@ -51,9 +39,7 @@ func nginxBinary(t testing.TB) string {
 type proxy struct {
 	URL  string // http://127.0.0.1:port
 	dir  string
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the master has been reaped
-	err  error         // Wait's result, valid after done
+	proc *testproc.Process // the master, in its own process group with its workers
 }
 
 // startProxy renders the deploy configuration for the given upstreams into
@@ -107,18 +93,12 @@ func launch(t testing.TB, bin string, tg target) (*proxy, error) {
 	)
 	cmd.Dir = tg.dir
 	cmd.Stdout, cmd.Stderr = out, out // *os.File: handed to the child, no copy goroutine
-	cmd.SysProcAttr = sysProcAttr()
-	err = cmd.Start()
-	out.Close() // the child holds its own descriptor
+	proc, err := testproc.Start(cmd)  // owner: p, which every path kills
+	out.Close()                       // the child holds its own descriptor
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, err
 	}
-	p := &proxy{URL: "http://" + tg.listen, dir: tg.dir, cmd: cmd, done: make(chan struct{})}
-	// Owner: p. Exit: when nginx exits, which p.kill guarantees.
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
+	p := &proxy{URL: "http://" + tg.listen, dir: tg.dir, proc: proc}
 	if err := p.waitReady(); err != nil {
 		p.kill(t)
 		logs := p.logs()
@@ -157,8 +137,8 @@ func (p *proxy) waitReady() error {
 		}
 		last = err
 		select {
-		case <-p.done:
-			return fmt.Errorf("nginx exited during start: %v", p.err)
+		case <-p.proc.Done():
+			return fmt.Errorf("nginx exited during start: %v", p.proc.Err())
 		case <-deadline.C:
 			return fmt.Errorf("nginx not ready within %v: %w", startTimeout, last)
 		case <-tick.C:
@@ -170,18 +150,8 @@ func (p *proxy) waitReady() error {
 // the master has been reaped. Calling it again is a no-op.
 func (p *proxy) kill(t testing.TB) {
 	t.Helper()
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	if err := killGroup(p.cmd.Process.Pid); err != nil {
-		_ = p.cmd.Process.Kill()
-	}
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		t.Errorf("nginx pid %d did not exit within 10s", p.cmd.Process.Pid)
+	if err := p.proc.Kill(10 * time.Second); err != nil {
+		t.Errorf("nginx: %v", err)
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"github.com/ssegate/ssegate/gateway"
@@ -257,31 +256,9 @@ func TestForwardedForReachesGateway(t *testing.T) {
 					}
 				}
 			}
-			if got := counter(t, s.gateway.Registry, "ssegate_gateway_connections_rejected_total", "reason", "limit_ip"); got != float64(rejected) {
+			if got := harness.Metric(t, s.gateway.Registry, "ssegate_gateway_connections_rejected_total", "reason", "limit_ip"); got != float64(rejected) {
 				t.Errorf("limit_ip rejections = %v, want %d", got, rejected)
 			}
 		})
 	}
-}
-
-// counter reads one labelled counter from reg (0 when absent).
-func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label && l.GetValue() == value {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
 }

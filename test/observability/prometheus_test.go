@@ -16,9 +16,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ssegate/ssegate/internal/testproc"
 )
 
 // requirePrometheus is set in CI (and by make test): a missing Prometheus
@@ -29,24 +30,7 @@ const requirePrometheus = "REQUIRE_PROMETHEUS"
 // it under REQUIRE_PROMETHEUS=1) when it is not installed.
 func findTool(t *testing.T, name string) string {
 	t.Helper()
-	path, err := exec.LookPath(name)
-	if err == nil {
-		return path
-	}
-	if p := "/usr/bin/" + name; fileExists(p) {
-		return p
-	}
-	msg := fmt.Sprintf("%s not found (Debian: apt-get install -y prometheus): %v", name, err)
-	if os.Getenv(requirePrometheus) == "1" {
-		t.Fatalf("%s=1: %s", requirePrometheus, msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
+	return testproc.Require(t, requirePrometheus, "Debian: apt-get install -y prometheus", name, "/usr/bin/"+name)
 }
 
 // scrapeJob is one scrape_configs entry: a job name and a host:port.
@@ -57,8 +41,7 @@ type scrapeJob struct {
 // prometheusServer is a real Prometheus child process.
 type prometheusServer struct {
 	URL     string // http://127.0.0.1:port
-	cmd     *exec.Cmd
-	done    chan struct{} // closed when the process has been reaped
+	proc    *testproc.Process
 	logPath string
 	client  *http.Client
 }
@@ -122,21 +105,15 @@ func launchPrometheus(t *testing.T, bin, dir, cfgPath string, attempt int) (*pro
 	cmd.Stderr = logf
 	// Own process group, so the kill reaches anything it forks; SIGKILL
 	// from the kernel if this test binary dies without running cleanups.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	err = cmd.Start()
+	proc, err := testproc.Start(cmd) // owner: p, which every path kills
 	logf.Close()
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, err
 	}
 	p := &prometheusServer{
-		URL: "http://" + addr, cmd: cmd, done: make(chan struct{}), logPath: logPath,
+		URL: "http://" + addr, proc: proc, logPath: logPath,
 		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}},
 	}
-	// Owner: p. Exit: when the process exits, which kill guarantees.
-	go func() {
-		_ = cmd.Wait()
-		close(p.done)
-	}()
 	t.Cleanup(func() {
 		p.kill(t)
 		if t.Failed() {
@@ -153,18 +130,8 @@ func launchPrometheus(t *testing.T, bin, dir, cfgPath string, attempt int) (*pro
 // kill SIGKILLs the process group and waits until the process is reaped.
 func (p *prometheusServer) kill(t *testing.T) {
 	p.client.CloseIdleConnections()
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	if err := syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		_ = p.cmd.Process.Kill()
-	}
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		t.Errorf("prometheus pid %d did not exit within 10s of SIGKILL", p.cmd.Process.Pid)
+	if err := p.proc.Kill(10 * time.Second); err != nil {
+		t.Errorf("prometheus: %v", err)
 	}
 }
 
@@ -188,7 +155,7 @@ func (p *prometheusServer) waitReady(timeout time.Duration) error {
 		}
 		last = err
 		select {
-		case <-p.done:
+		case <-p.proc.Done():
 			return fmt.Errorf("prometheus exited during start (last: %v)", last)
 		case <-deadline.C:
 			return fmt.Errorf("prometheus not ready within %v (last: %v)", timeout, last)

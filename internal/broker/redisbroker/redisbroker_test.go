@@ -19,11 +19,10 @@ import (
 	"github.com/ssegate/ssegate/internal/streamid"
 )
 
-// TestMain checks for leaked goroutines. rueidis' cluster client closes
-// the connections a topology refresh replaced from a goroutine that sleeps
-// 5 s first and has no owner to wait for; it ends by itself.
+// TestMain checks for leaked goroutines, except the one rueidis' cluster
+// client leaves to end by itself (see redistest.IgnoreClusterRefresh).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/redis/rueidis.(*clusterClient)._refresh.func2"))
+	goleak.VerifyTestMain(m, redistest.IgnoreClusterRefresh())
 }
 
 // wait bounds every wait on a condition in this file.
@@ -339,7 +338,7 @@ func TestHistoryLost(t *testing.T) {
 				srv.Do(t, "DEL", redisbroker.StreamKey(topic))
 				// IDs are Redis's clock: a stream recreated within the same
 				// millisecond reuses IDs and cannot be told apart.
-				eventually(t, "Redis clock past the old IDs", func() bool { return redisMillis(t, srv) > ids[2].Ms })
+				eventually(t, "Redis clock past the old IDs", func() bool { return srv.Millis(t) > ids[2].Ms })
 				publishN(t, b, topic, 2)
 				return ids[1], nil
 			},
@@ -372,18 +371,6 @@ func TestHistoryLost(t *testing.T) {
 	}
 }
 
-// redisMillis is the Redis server's clock in milliseconds (TIME).
-func redisMillis(t *testing.T, srv *redistest.Server) uint64 {
-	t.Helper()
-	r := srv.DoSlice(t, "TIME")
-	sec, err1 := strconv.ParseUint(r[0], 10, 64)
-	usec, err2 := strconv.ParseUint(r[1], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		t.Fatalf("TIME = %q: %v", r, err)
-	}
-	return sec*1000 + usec/1000
-}
-
 // TestLast reports the newest ID, also after trimming, and Zero for a topic
 // without history.
 func TestLast(t *testing.T) {
@@ -398,20 +385,6 @@ func TestLast(t *testing.T) {
 	}
 }
 
-// numsub returns PUBSUB NUMSUB's count for topic.
-func numsub(t *testing.T, srv *redistest.Server, topic string) int {
-	t.Helper()
-	r := srv.DoSlice(t, "PUBSUB", "NUMSUB", topic)
-	if len(r) != 2 {
-		t.Fatalf("PUBSUB NUMSUB %s = %q", topic, r)
-	}
-	n, err := strconv.Atoi(r[1])
-	if err != nil {
-		t.Fatalf("PUBSUB NUMSUB %s = %q: %v", topic, r, err)
-	}
-	return n
-}
-
 // TestSubscribeWaitsForConfirmation proves Subscribe returns only once
 // Redis counts the subscription: a PUBLISH right after it is delivered.
 func TestSubscribeWaitsForConfirmation(t *testing.T) {
@@ -424,7 +397,7 @@ func TestSubscribeWaitsForConfirmation(t *testing.T) {
 			t.Fatalf("round %d: Subscribe: %v", round, err)
 		}
 		for _, topic := range topics {
-			if n := numsub(t, srv, topic); n != 1 {
+			if n := srv.NumSub(t, topic); n != 1 {
 				t.Fatalf("round %d: NUMSUB %s = %d right after Subscribe, want 1", round, topic, n)
 			}
 			if got := srv.Do(t, "PUBLISH", topic, "raw"); got != "1" {
@@ -436,7 +409,7 @@ func TestSubscribeWaitsForConfirmation(t *testing.T) {
 		}
 		b.Unsubscribe(topics)
 		for _, topic := range topics {
-			eventually(t, "unsubscribed "+topic, func() bool { return numsub(t, srv, topic) == 0 })
+			eventually(t, "unsubscribed "+topic, func() bool { return srv.NumSub(t, topic) == 0 })
 		}
 	}
 }
@@ -476,7 +449,7 @@ func TestHealthyFollowsRedis(t *testing.T) {
 	if r := s.next(t, wait); !r.resub || r.topic != "h" {
 		t.Fatalf("sink got %+v, want Resubscribed(h)", r)
 	}
-	eventually(t, "resubscribed on the server", func() bool { return numsub(t, srv, "h") == 1 })
+	eventually(t, "resubscribed on the server", func() bool { return srv.NumSub(t, "h") == 1 })
 	if err := b.Ping(ctxT(t)); err != nil {
 		t.Fatalf("Ping after Restart: %v", err)
 	}

@@ -88,7 +88,7 @@ func TestSentinelFailover(t *testing.T) {
 	if err := b.Subscribe(ctxT(t), []string{topic}); err != nil {
 		t.Fatalf("Subscribe: %v", err)
 	}
-	if n := numsub(t, primary, topic); n != 1 {
+	if n := primary.NumSub(t, topic); n != 1 {
 		t.Fatalf("NUMSUB on the primary = %d, want 1", n)
 	}
 	primary.Stop(t)
@@ -98,7 +98,7 @@ func TestSentinelFailover(t *testing.T) {
 	if role := replica.DoSlice(t, "ROLE")[0]; role != "master" {
 		t.Fatalf("the replica is %s after the failover, want master", role)
 	}
-	eventually(t, "subscribed on the promoted replica", func() bool { return numsub(t, replica, topic) == 1 })
+	eventually(t, "subscribed on the promoted replica", func() bool { return replica.NumSub(t, topic) == 1 })
 	eventually(t, "a publish succeeds", func() bool {
 		_, err := b.Publish(ctxT(t), broker.PublishRequest{Topic: topic, Data: []byte("after"), AcceptedAt: time.Now()})
 		if err != nil && !errors.Is(err, broker.ErrUnavailable) {

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package redistest
+package testproc
 
 import (
 	"os"
@@ -8,7 +8,7 @@ import (
 )
 
 // sysProcAttr returns no special attributes outside Linux: there is no
-// parent-death signal, so only t.Cleanup stops the servers.
+// parent-death signal, so only the owner's Kill stops the program.
 func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 // killGroup kills the process pid (no process groups here).

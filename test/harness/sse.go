@@ -1,0 +1,116 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"strings"
+)
+
+// maxLine bounds one line of an event stream (a data line carries a whole
+// event's payload); a longer line ends ReadEvents with bufio.ErrTooLong.
+const maxLine = 16 << 20
+
+// Handler receives what ReadEvents parses. Nil fields are skipped. The
+// calls come from the goroutine running ReadEvents, in stream order.
+type Handler struct {
+	// Dispatch is called at every blank line with the last event ID as a
+	// browser holds it from then on: an id field only counts once its
+	// frame is dispatched, so an event cut off mid-frame (the connection
+	// dropped) does not count as received, id included. It is called
+	// before Event for the same frame.
+	Dispatch func(lastID string)
+	// Event receives every dispatched event; a frame without data is not
+	// an event.
+	Event func(Event)
+	// Comment receives the text of each comment line (": ping" gives
+	// "ping").
+	Comment func(string)
+}
+
+// ReadEvents parses the event stream r as EventSource does (WHATWG HTML
+// §9.2.6, "Interpreting an event stream") until it ends, and returns the
+// error that ended it: io.EOF when r ended cleanly. Lines end with CRLF,
+// LF or a lone CR; a leading byte order mark is skipped; an id containing
+// NUL is ignored; an unterminated last line is discarded.
+func ReadEvents(r io.Reader, h Handler) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	sc.Split(scanLines)
+	var data strings.Builder
+	var name, id, retry, lastID string
+	hasData, hasID, first := false, false, true
+	for sc.Scan() {
+		line := sc.Text()
+		if first {
+			line, first = strings.TrimPrefix(line, "\uFEFF"), false
+		}
+		if line == "" {
+			lastID = id
+			if h.Dispatch != nil {
+				h.Dispatch(lastID)
+			}
+			if hasData && h.Event != nil {
+				ev := Event{Name: name, Data: strings.TrimSuffix(data.String(), "\n"), Retry: retry}
+				if ev.Name == "" {
+					ev.Name = "message"
+				}
+				if hasID {
+					ev.ID = id
+				}
+				h.Event(ev)
+			}
+			data.Reset()
+			name, hasData, hasID = "", false, false
+			continue
+		}
+		if c, ok := strings.CutPrefix(line, ":"); ok {
+			if h.Comment != nil {
+				h.Comment(strings.TrimPrefix(c, " "))
+			}
+			continue
+		}
+		field, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch field {
+		case "data":
+			data.WriteString(value)
+			data.WriteByte('\n')
+			hasData = true
+		case "event":
+			name = value
+		case "id":
+			if !strings.ContainsRune(value, 0) {
+				id, hasID = value, true
+			}
+		case "retry":
+			retry = value
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return io.EOF
+}
+
+// scanLines splits an event stream into lines ended by CRLF, LF or a lone
+// CR, without the line ending. A CR at the end of the buffered data waits
+// for more, since an LF may follow it.
+func scanLines(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	i := bytes.IndexAny(data, "\r\n")
+	switch {
+	case i < 0:
+		return 0, nil, nil // at EOF: an unterminated line, discarded
+	case data[i] == '\n':
+		return i + 1, data[:i], nil
+	case i+1 < len(data):
+		if data[i+1] == '\n' {
+			return i + 2, data[:i], nil
+		}
+		return i + 1, data[:i], nil
+	case atEOF:
+		return i + 1, data[:i], nil
+	default:
+		return 0, nil, nil
+	}
+}
