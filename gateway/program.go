@@ -113,6 +113,31 @@ func (p *Program) Echo() *echo.Echo { return p.echo }
 // Embedded returns the in-process broker in embedded mode, else nil.
 func (p *Program) Embedded() *membroker.Broker { return p.mem }
 
+// startupWait bounds how long Run waits for the broker subscription before
+// serving.
+const startupWait = 3 * time.Second
+
+// awaitBroker lets the subscription come up before the first stream
+// request, which would otherwise get a 503 — and a browser's EventSource
+// never retries after a non-200 answer. With Redis down it gives up after
+// startupWait and serves anyway (503s, /healthz, /metrics).
+func (p *Program) awaitBroker(ctx context.Context) {
+	deadline := time.NewTimer(startupWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !p.broker.Healthy() {
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			p.cfg.Logger.Warn("serving before the broker subscription is up", "waited", startupWait)
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // Run serves on ln until ctx ends, then drains streams and shuts down
 // within the grace period.
 func (p *Program) Run(ctx context.Context, ln net.Listener) error {
@@ -126,6 +151,7 @@ func (p *Program) Run(ctx context.Context, ln net.Listener) error {
 		defer wg.Done()
 		runErr = p.server.Run(runCtx)
 	}()
+	p.awaitBroker(ctx)
 	p.cfg.Logger.Info("gateway listening", "addr", ln.Addr().String(), "redis", p.cfg.RedisURL != "")
 	err := httpserver.Serve(ctx, p.echo, ln, p.cfg.HTTP, p.cfg.ShutdownGrace, func(ctx context.Context) {
 		drainCtx, cancel := context.WithTimeout(ctx, p.cfg.DrainWindow+time.Second)

@@ -3,9 +3,12 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,11 +52,21 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	waitFor(t, 5*time.Second, "streams registered", func() bool { return srv.Connections() == streams })
 
-	// While the drain runs, the gateway is not ready and refuses streams.
+	// While the drain runs, the gateway refuses new connections (so a
+	// browser's EventSource retries instead of giving up on a 503), and on a
+	// connection it already had it answers not ready and refuses streams.
 	type probe struct {
 		ready, stream int
 		readyCode     string
-		err           error
+		dialErr, err  error
+	}
+	kept := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	defer kept.CloseIdleConnections()
+	if resp, err := kept.Get(g.URL + "/healthz"); err != nil {
+		t.Fatalf("warm keep-alive connection: %v", err)
+	} else {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
 	}
 	probed := make(chan probe, 1)
 	go func() {
@@ -65,6 +78,12 @@ func TestGracefulShutdown(t *testing.T) {
 		for !srv.Draining() && time.Now().Before(deadline) {
 			<-tick.C
 		}
+		if conn, err := net.DialTimeout("tcp", strings.TrimPrefix(g.URL, "http://"), time.Second); err == nil {
+			conn.Close()
+		} else {
+			p.dialErr = err
+		}
+		client := kept
 		resp, err := client.Get(g.URL + "/readyz")
 		if err != nil {
 			p.err = err
@@ -94,6 +113,9 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 
 	p := <-probed
+	if p.dialErr == nil || !errors.Is(p.dialErr, syscall.ECONNREFUSED) {
+		t.Fatalf("during drain a new connection got %v, want connection refused", p.dialErr)
+	}
 	if p.err != nil || p.ready != http.StatusServiceUnavailable || p.readyCode != "draining" || p.stream != http.StatusServiceUnavailable {
 		t.Fatalf("during drain: /readyz %d %q, stream %d, err %v; want 503 draining and 503", p.ready, p.readyCode, p.stream, p.err)
 	}

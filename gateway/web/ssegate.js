@@ -17,10 +17,12 @@
  *   blip, `event: shutdown` while the gateway drains). It waits the `retry:` delay
  *   the gateway sent and resends the last `id:` it saw in the `Last-Event-ID`
  *   header, so the gateway replays what was missed. We report 'reconnecting'.
- * - Any non-200 answer (401 expired cookie, 429 rate limit, 503 no Redis, …) or a
- *   wrong Content-Type makes EventSource give up for good (readyState CLOSED).
- *   Nothing reconnects after that, so we report 'closed'; call reconnect() (or
- *   connect() again) when it makes sense, e.g. after the user logs in again.
+ * - Any non-200 answer (401 expired cookie, 429 rate limit, 503 no Redis or a
+ *   gateway still starting, …) or a wrong Content-Type makes EventSource give up
+ *   for good (readyState CLOSED). Most of those are passing, so by default we
+ *   open a new EventSource after 1 s, 2 s, 4 s … at most 30 s (reported as
+ *   'reconnecting'), resuming from the last id; `retryRefused: false` reports
+ *   'closed' instead and leaves reconnect() to the page.
  * - `event: token-expired` is sent just before the gateway closes the stream. The
  *   browser would reconnect with the same stale cookie and get a 401, so instead we
  *   close, await onTokenExpired() (which should refresh the cookie) and open a new
@@ -55,6 +57,8 @@
    *   lastEventId      position to resume from on the first connection
    *   lastEventIdParam query parameter for manual resumes (default 'lastEventId')
    *   EventSource      constructor to use (a polyfill, or a fake in tests)
+   *   retryRefused     reopen after a refused connection (default true)
+   *   refusedRetryMs   first delay of that retry (default 1000; doubles up to 30 s)
    * Returns {close(), reconnect(), lastEventId, status}.
    */
   function connect(opts) {
@@ -72,6 +76,9 @@
     var stopped = false;    // close() was called
     var lastExpiry = 0;     // time of the last token-expired, to back off on loops
     var backoff = 0;        // ms to wait before the next token-driven reconnect
+    var refused = 0;        // ms to wait before reopening after a refusal (0 = none yet)
+    var retryRefused = opts.retryRefused !== false;
+    var firstRefusedMs = opts.refusedRetryMs > 0 ? opts.refusedRetryMs : 1000;
     var timer = null;
     var handle = { lastEventId: opts.lastEventId || '', status: '' };
 
@@ -93,9 +100,16 @@
       var live = function (fn) {
         return function (ev) { if (es === src && !stopped) fn(ev); };
       };
-      src.onopen = live(function () { setStatus('open'); });
+      src.onopen = live(function () { refused = 0; setStatus('open'); });
       src.onerror = live(function () {
-        if (src.readyState === CLOSED) setStatus('closed');           // non-200: final
+        if (src.readyState === CLOSED) {                              // non-200: EventSource gave up
+          if (!retryRefused) { setStatus('closed'); return; }
+          src.close();
+          es = null;
+          refused = refused ? Math.min(refused * 2, 30000) : firstRefusedMs;
+          setStatus('reconnecting');
+          schedule(refused);
+        }
         else if (src.readyState === CONNECTING) setStatus('reconnecting'); // auto-retry
       });
       names.forEach(function (name) {

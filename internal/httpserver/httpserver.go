@@ -157,10 +157,11 @@ func requestMetrics(reg prometheus.Registerer, streams []string) echo.Middleware
 	}
 }
 
-// Serve serves e on ln until ctx ends, then shuts down: beforeShutdown runs
-// first (the gateway drains its streams there), then in-flight requests get
-// the rest of grace, after which request contexts are cancelled and the
-// remaining connections closed. It returns once the server has stopped.
+// Serve serves e on ln until ctx ends, then shuts down: it stops accepting
+// connections, runs beforeShutdown (the gateway drains its streams there),
+// then gives in-flight requests the rest of grace, after which request
+// contexts are cancelled and the remaining connections closed. It returns
+// once the server has stopped.
 func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, opts Options, grace time.Duration, beforeShutdown func(context.Context)) error {
 	baseCtx, cancelRequests := context.WithCancel(context.Background())
 	defer cancelRequests()
@@ -186,6 +187,12 @@ func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, opts Options, gra
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	// Stop accepting first: a new connection is refused rather than answered
+	// 503 while draining, because a browser's EventSource retries a refused
+	// connection but gives up for good after any non-200 answer. Behind a
+	// load balancer the refusal sends the client to another replica.
+	_ = ln.Close()
+	serveErr := <-errc // Serve returns at once when its listener closes
 	if beforeShutdown != nil {
 		beforeShutdown(shutdownCtx)
 	}
@@ -193,7 +200,7 @@ func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, opts Options, gra
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = srv.Close()
 	}
-	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) && !errors.Is(serveErr, net.ErrClosed) {
 		return errors.Join(err, serveErr)
 	}
 	return err

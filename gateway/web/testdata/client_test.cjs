@@ -70,7 +70,7 @@ const scenarios = {
   },
 
   'status transitions': async () => {
-    const { sub, made, log } = rec();
+    const { sub, made, log } = rec({ retryRefused: false });
     made[0].open();
     made[0].fail(false);
     made[0].open();
@@ -175,8 +175,27 @@ const scenarios = {
     assert.deepEqual(log.statuses, ['connecting', 'open', 'closed']);
   },
 
+  'refused connections are retried with backoff from the last id': async () => {
+    const { sub, made, log } = rec({ refusedRetryMs: 10 });
+    made[0].open();
+    made[0].emit('message', '{}', '7-0');
+    made[0].fail(true);
+    assert.equal(made[0].closed, true, 'the refused source is closed');
+    assert.equal(log.statuses.at(-1), 'reconnecting');
+    await waitFor(() => made.length === 2, 'first retry');
+    assert.equal(made[1].url, '/api/sse/stream?topic=spools%3Aupdates&lastEventId=7-0');
+    made[1].fail(true);
+    const refusedAt = Date.now();
+    await waitFor(() => made.length === 3, 'second retry');
+    assert.ok(Date.now() - refusedAt >= 15, 'the delay doubles');
+    made[2].open();
+    assert.equal(sub.status, 'open');
+    assert.deepEqual(log.statuses, ['connecting', 'open', 'reconnecting', 'open']);
+    sub.close();
+  },
+
   'reconnect after closed resumes from last id': async () => {
-    const { sub, made, log } = rec();
+    const { sub, made, log } = rec({ retryRefused: false });
     made[0].open();
     made[0].emit('message', '{}', '4-0');
     made[0].fail(true);
