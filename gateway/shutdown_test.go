@@ -13,7 +13,31 @@ import (
 	"time"
 
 	"github.com/ssegate/ssegate/gateway"
+	"github.com/ssegate/ssegate/test/harness"
 )
+
+// openStreams opens n streams and reads each until the server ends it; the
+// channel gets what each client saw.
+func openStreams(t *testing.T, g *harness.Gateway, n int) <-chan closedStream {
+	t.Helper()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	results := make(chan closedStream, n)
+	for range n {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		t.Cleanup(cancel)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, streamURL(g, ""), nil)
+		resp, err := client.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("open stream: %v %v", resp, err)
+		}
+		go func() { // ends when the server ends the stream (or the ctx times out)
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			results <- closedStream{body: body, at: time.Now(), err: err}
+		}()
+	}
+	return results
+}
 
 // closedStream is what one client saw of a stream that the server ended.
 type closedStream struct {
@@ -34,22 +58,7 @@ func TestGracefulShutdown(t *testing.T) {
 		ShutdownGrace: grace,
 	})
 	srv := g.Program.Server()
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	results := make(chan closedStream, streams)
-	for range streams {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, streamURL(g, ""), nil)
-		resp, err := client.Do(req)
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("open stream: %v %v", resp, err)
-		}
-		go func() { // ends when the server ends the stream (or the ctx times out)
-			defer resp.Body.Close()
-			body, err := io.ReadAll(resp.Body)
-			results <- closedStream{body: body, at: time.Now(), err: err}
-		}()
-	}
+	results := openStreams(t, g, streams)
 	waitFor(t, 5*time.Second, "streams registered", func() bool { return srv.Connections() == streams })
 
 	// While the drain runs, the gateway refuses new connections (so a
@@ -153,29 +162,14 @@ func TestShutdownEveryStreamGetsShutdownEvent(t *testing.T) {
 	t.Parallel()
 	const streams = 60
 	g := startGateway(t, gateway.ProgramConfig{})
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	bodies := make(chan string, streams)
-	for range streams {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, streamURL(g, ""), nil)
-		resp, err := client.Do(req)
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("open stream: %v %v", resp, err)
-		}
-		go func() { // ends when the server ends the stream (or the ctx times out)
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			bodies <- string(b)
-		}()
-	}
+	results := openStreams(t, g, streams)
 	waitFor(t, 5*time.Second, "streams registered", func() bool { return g.Program.Server().Connections() == streams })
 	if err := g.Stop(t); err != nil {
 		t.Fatalf("Run returned %v", err)
 	}
 	silent := 0
 	for range streams {
-		if !strings.HasSuffix(<-bodies, "event: shutdown\ndata: {\"reason\":\"shutdown\"}\n\n") {
+		if !strings.HasSuffix(string((<-results).body), "event: shutdown\ndata: {\"reason\":\"shutdown\"}\n\n") {
 			silent++
 		}
 	}

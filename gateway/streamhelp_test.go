@@ -63,15 +63,7 @@ func metricValue(m prometheus.Metric) float64 {
 // waitFor polls cond until it holds or timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
+	harness.Eventually(t, timeout, what, cond)
 }
 
 // expectEvent reads the next event and checks its name, id and data ("*"
