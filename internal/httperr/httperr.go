@@ -25,6 +25,7 @@ type Error struct {
 	Header     http.Header // extra headers, such as WWW-Authenticate
 }
 
+// Error returns the machine code and the message.
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // New returns an Error.

@@ -34,7 +34,7 @@ func SampleProc(pid int) (ProcSample, error) {
 	if err != nil {
 		return ProcSample{}, fmt.Errorf("read status of pid %d: %w", pid, err)
 	}
-	rss, err := parseVmRSS(status)
+	rss, err := parseVMRSS(status)
 	if err != nil {
 		return ProcSample{}, fmt.Errorf("pid %d: %w", pid, err)
 	}
@@ -49,9 +49,9 @@ func SampleProc(pid int) (ProcSample, error) {
 	return ProcSample{RSSKB: rss, CPUTicks: ticks}, nil
 }
 
-// parseVmRSS extracts the VmRSS line ("VmRSS:	  123456 kB") of
+// parseVMRSS extracts the VmRSS line ("VmRSS:	  123456 kB") of
 // /proc/<pid>/status, in KiB.
-func parseVmRSS(status []byte) (int64, error) {
+func parseVMRSS(status []byte) (int64, error) {
 	for line := range bytes.SplitSeq(status, []byte{'\n'}) {
 		rest, ok := bytes.CutPrefix(line, []byte("VmRSS:"))
 		if !ok {

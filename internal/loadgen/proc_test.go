@@ -40,7 +40,7 @@ func TestParseVmRSS(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := parseVmRSS([]byte(tc.in))
+			got, err := parseVMRSS([]byte(tc.in))
 			if (err != nil) != tc.wantErr || got != tc.want {
 				t.Fatalf("got %d, %v; want %d, err=%v", got, err, tc.want, tc.wantErr)
 			}
