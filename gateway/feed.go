@@ -64,6 +64,7 @@ func (f *feed) run(ctx context.Context) error {
 // what it took when it fails).
 func (f *feed) acquire(ctx context.Context, topics []string) error {
 	var fresh []string
+	var gens []int
 	waits := make([]*feedTopic, 0, len(topics))
 	f.mu.Lock()
 	for _, name := range topics {
@@ -71,7 +72,7 @@ func (f *feed) acquire(ctx context.Context, topics []string) error {
 		if ft == nil {
 			ft = &feedTopic{ready: make(chan struct{})}
 			f.topics[name] = ft
-			f.hub.open(name)
+			gens = append(gens, f.hub.open(name))
 			fresh = append(fresh, name)
 		}
 		ft.refs++
@@ -79,7 +80,7 @@ func (f *feed) acquire(ctx context.Context, topics []string) error {
 	}
 	f.mu.Unlock()
 	if len(fresh) > 0 {
-		err := f.start(ctx, fresh)
+		err := f.start(ctx, fresh, gens)
 		f.mu.Lock()
 		for _, name := range fresh {
 			ft := f.topics[name]
@@ -104,19 +105,23 @@ func (f *feed) acquire(ctx context.Context, topics []string) error {
 }
 
 // start subscribes new topics and learns their newest IDs, while the hub
-// holds their live messages back so none falls between the two.
-func (f *feed) start(ctx context.Context, topics []string) error {
+// holds their live messages back (holds gens) so none falls between the two.
+func (f *feed) start(ctx context.Context, topics []string, gens []int) error {
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	if err := f.broker.Subscribe(ctx, topics); err != nil {
 		return err
 	}
-	for _, name := range topics {
+	for i, name := range topics {
 		last, err := f.broker.Last(ctx, name)
 		if err != nil {
 			return err
 		}
-		f.hub.release(name, last, 0)
+		if !f.hub.release(name, last, gens[i]) {
+			// The subscription was re-established meanwhile (its backfill
+			// owns the hold) or held messages overflowed: read history.
+			f.refill(name)
+		}
 	}
 	return nil
 }
@@ -150,11 +155,17 @@ func (f *feed) Message(topic string, payload []byte) { f.hub.message(topic, payl
 // Resubscribed implements broker.Sink: hold the topic's live messages from
 // this instant and read what was missed from history.
 func (f *feed) Resubscribed(topic string) {
+	f.metrics.Resubscriptions.Inc()
+	f.refill(topic)
+}
+
+// refill holds topic's live messages from this instant and makes sure a
+// backfill reads history until nothing is missing.
+func (f *feed) refill(topic string) {
 	gen, ok := f.hub.hold(topic)
 	if !ok {
 		return
 	}
-	f.metrics.Resubscriptions.Inc()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.filled[topic] {

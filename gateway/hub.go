@@ -86,13 +86,20 @@ func (h *hub) topic(name string) *hubTopic {
 // open creates a topic that holds live messages back until release, so a
 // subscription and the read of the topic's newest ID can happen without a
 // window in which a message is missed.
-func (h *hub) open(name string) {
+//
+// It returns the hold's generation for release.
+func (h *hub) open(name string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.topics[name] == nil {
-		h.topics[name] = &hubTopic{holding: true}
+	t := h.topics[name]
+	if t == nil {
+		t = &hubTopic{holding: true, holdGen: 1}
+		h.topics[name] = t
 		h.metrics.Topics.Inc()
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.holdGen
 }
 
 // remove forgets a topic that no connection uses any more.
@@ -195,7 +202,8 @@ func (h *hub) lastID(topic string) (streamid.ID, bool) {
 // release ends a hold: known becomes the topic's position if it is newer,
 // and the held messages are dispatched in order. It fails, and the topic
 // keeps holding, when another hold began since gen (gen 0 skips the check)
-// or when held messages were dropped: the caller must read history again.
+// or when held messages were dropped: the caller must read history again
+// (from the position, which known has already advanced).
 func (h *hub) release(topic string, known streamid.ID, gen int) bool {
 	t := h.topic(topic)
 	if t == nil {
@@ -203,13 +211,13 @@ func (h *hub) release(topic string, known streamid.ID, gen int) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.last.Less(known) {
+		t.last = known
+	}
 	if (gen != 0 && gen != t.holdGen) || t.dropped {
 		t.dropped = false
 		t.pending = t.pending[:0]
 		return false
-	}
-	if t.last.Less(known) {
-		t.last = known
 	}
 	for _, f := range t.pending {
 		h.dispatchLocked(t, f)

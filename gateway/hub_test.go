@@ -372,3 +372,39 @@ func TestHubEvictTopic(t *testing.T) {
 		t.Fatal("conn of another topic was closed")
 	}
 }
+
+// TestHubStartupHoldOvertaken: the subscription is re-established while a
+// new topic is still being positioned. The startup release must fail (the
+// backfill owns the hold now) yet record the known position, so the
+// backfill reads from there rather than from the start of history.
+func TestHubStartupHoldOvertaken(t *testing.T) {
+	t.Parallel()
+	h := newTestHub()
+	startGen := h.open("t")
+	backfillGen, ok := h.hold("t")
+	if !ok || backfillGen == startGen {
+		t.Fatalf("hold = %d %v after open gen %d", backfillGen, ok, startGen)
+	}
+	if h.release("t", sid(7), startGen) {
+		t.Fatal("the startup release succeeded although a backfill holds the topic")
+	}
+	if last, _ := h.lastID("t"); last != sid(7) {
+		t.Fatalf("position after the failed release = %v, want 7-0", last)
+	}
+	c := newConn("c", []string{"t"}, 100, func() {})
+	h.join(c)
+	h.message("t", envMsg(sid(9), "live")) // held: the backfill has not caught up
+	if n := len(c.take().frames); n != 0 {
+		t.Fatalf("%d frames delivered while holding", n)
+	}
+	if !h.dispatchHistory("t", broker.Entry{ID: sid(8), Data: []byte("missed")}) {
+		t.Fatal("history entry after the position was not dispatched")
+	}
+	if !h.release("t", streamid.Zero, backfillGen) {
+		t.Fatal("the backfill's release failed")
+	}
+	frames := c.take().frames
+	if len(frames) != 2 || frames[0].id != sid(8) || frames[1].id != sid(9) {
+		t.Fatalf("frames %v, want 8-0 then 9-0", frames)
+	}
+}
