@@ -91,8 +91,13 @@ func (b *Broker) Unsubscribe(topics []string) {
 	}
 }
 
-// Healthy is always true: nothing can disconnect.
-func (b *Broker) Healthy() bool { return true }
+// Healthy reports whether Run is delivering: nothing can disconnect, but a
+// message published before Run installed its sink reaches no one live.
+func (b *Broker) Healthy() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sink != nil
+}
 
 // Ping always succeeds.
 func (b *Broker) Ping(context.Context) error { return nil }

@@ -41,6 +41,9 @@ func (r *recorder) Resubscribed(string) {}
 func start(t *testing.T, cfg broker.HistoryConfig) (*Broker, *recorder) {
 	t.Helper()
 	b := New(cfg)
+	if b.Healthy() {
+		t.Fatal("healthy before Run")
+	}
 	rec := &recorder{}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -52,15 +55,9 @@ func start(t *testing.T, cfg broker.HistoryConfig) (*Broker, *recorder) {
 	}()
 	<-started
 	t.Cleanup(func() { cancel(); <-done })
-	// Run installs the sink asynchronously; wait until it is in place.
+	// Run installs the sink asynchronously; Healthy says when it is in place.
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		b.mu.Lock()
-		ok := b.sink != nil
-		b.mu.Unlock()
-		if ok {
-			break
-		}
+	for !b.Healthy() {
 		if time.Now().After(deadline) {
 			t.Fatal("Run did not install the sink")
 		}
