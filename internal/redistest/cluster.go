@@ -364,6 +364,37 @@ func poll(ctx context.Context, interval time.Duration, check func(context.Contex
 	}
 }
 
+// awaitReplicasSynced waits until each replica of primary reports a live
+// link, no sync in progress, and a replication offset at least the
+// primary's offset when the wait began.
+func (c *Cluster) awaitReplicasSynced(ctx context.Context, primary *Node, replicas []*Node) error {
+	r, err := Exec(ctx, primary.Addr(), "INFO", "replication")
+	if err != nil {
+		return fmt.Errorf("INFO replication on %s: %w", primary.Addr(), err)
+	}
+	target, err := strconv.ParseInt(infoField(r.String(), "master_repl_offset"), 10, 64)
+	if err != nil {
+		return fmt.Errorf("master_repl_offset of %s: %w", primary.Addr(), err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, failoverTimeout)
+	defer cancel()
+	return poll(wctx, failoverPoll, func(ctx context.Context) error {
+		for _, rep := range replicas {
+			r, err := Exec(ctx, rep.Addr(), "INFO", "replication")
+			if err != nil {
+				return err
+			}
+			info := r.String()
+			off, _ := strconv.ParseInt(infoField(info, "slave_repl_offset"), 10, 64)
+			if infoField(info, "master_link_status") != "up" || infoField(info, "master_sync_in_progress") != "0" || off < target {
+				return fmt.Errorf("replica %s not in sync: link %s, sync %s, offset %d < %d", rep.Addr(),
+					infoField(info, "master_link_status"), infoField(info, "master_sync_in_progress"), off, target)
+			}
+		}
+		return nil
+	})
+}
+
 // URL returns all node addresses in rueidis' URL convention,
 // "redis://127.0.0.1:p1?addr=127.0.0.1:p2&addr=...", the form
 // SSEGATE_REDIS_URL takes for a cluster.
@@ -534,14 +565,23 @@ func (c *Cluster) KillPrimary(t testing.TB, n *Node) *Node {
 	if err != nil {
 		t.Fatalf("redistest: KillPrimary: %v", err)
 	}
-	hasReplica := false
+	var replicas []*Node
 	for _, nl := range view {
 		if r := c.nodeByAddr(nl.addr); nl.master == n.ID() && r != nil && r.Alive() {
-			hasReplica = true
+			replicas = append(replicas, r)
 		}
 	}
-	if !hasReplica {
+	if len(replicas) == 0 {
 		t.Fatalf("redistest: KillPrimary: %s has no running replica to promote", n.Addr())
+	}
+	// A failover test wants Redis' normal failover, not the loss of a
+	// replica that has not even finished its first sync (right after
+	// StartCluster it may still be loading the primary's snapshot, and a
+	// promoted half-synced replica drops everything written so far). Wait
+	// until every replica is linked and has caught up with the primary's
+	// replication offset as of now.
+	if err := c.awaitReplicasSynced(ctx, n, replicas); err != nil {
+		t.Fatalf("redistest: KillPrimary: %v", err)
 	}
 	n.Kill(t)
 
