@@ -178,12 +178,26 @@ func (f *feed) refill(topic string) {
 
 // backfill reads topic's history from its last dispatched ID until the
 // hold can be released with nothing missing.
+//
+// Ending a backfill and clearing its filled flag happen under f.mu together
+// with the hold's release: a re-subscription that holds the topic after
+// the release then finds no backfill running and starts one, and one that
+// held it before makes the release fail, so this backfill reads again.
 func (f *feed) backfill(ctx context.Context, topic string, gen int) {
 	defer f.wg.Done()
+	done := false // the flag was cleared together with the release
 	defer func() {
+		if done {
+			return
+		}
 		f.mu.Lock()
 		delete(f.filled, topic)
 		f.mu.Unlock()
+		// The topic may have been closed and opened again meanwhile; a
+		// refill that saw this backfill's flag skipped starting its own.
+		if ctx.Err() == nil && f.hub.isHolding(topic) {
+			f.refill(topic)
+		}
 	}()
 	retry := 50 * time.Millisecond
 	wait := func() bool {
@@ -231,7 +245,13 @@ func (f *feed) backfill(ctx context.Context, topic string, gen int) {
 			// Missed more than history keeps: clients resume (and are told
 			// with a reset) from their own positions.
 			f.log.Warn("backfill impossible; disconnecting the topic's clients", "topic", topic, "reason", page.Reason)
-			f.hub.release(topic, page.Last, 0)
+			f.mu.Lock()
+			if !f.hub.release(topic, page.Last, 0) {
+				f.hub.release(topic, page.Last, 0) // the first one only cleared an overflow
+			}
+			delete(f.filled, topic)
+			done = true
+			f.mu.Unlock()
 			f.hub.evictTopic(topic, reasonError)
 			return
 		}
@@ -244,7 +264,14 @@ func (f *feed) backfill(ctx context.Context, topic string, gen int) {
 		if len(page.Entries) == historyPage {
 			continue
 		}
-		if f.hub.release(topic, streamid.Zero, gen) {
+		f.mu.Lock()
+		released := f.hub.release(topic, streamid.Zero, gen)
+		if released {
+			delete(f.filled, topic)
+			done = true
+		}
+		f.mu.Unlock()
+		if released {
 			return
 		}
 		gen, _ = f.hub.hold(topic)

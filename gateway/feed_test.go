@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -253,5 +255,40 @@ func TestBackfillAfterResubscription(t *testing.T) {
 	}
 	if got := metricValue(ts.metrics.Resubscriptions); got != 1 {
 		t.Fatalf("resubscriptions = %v, want 1", got)
+	}
+}
+
+// TestRepeatedResubscriptionsNeverLeaveTheTopicHeld: re-subscriptions that
+// race the end of a backfill must each end with the topic released, or its
+// live events would wait in the hold with no backfill left to release it.
+func TestRepeatedResubscriptionsNeverLeaveTheTopicHeld(t *testing.T) {
+	t.Parallel()
+	mb := membroker.New(broker.HistoryConfig{})
+	ts := startTestServer(t, mb, Config{})
+	resp := openStream(t, ts, "/api/sse/stream?topic=flap")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %s", resp.Status)
+	}
+	waitFor(t, 5*time.Second, "stream registered", func() bool { return ts.hub.count() == 1 })
+	ctx := context.Background()
+	for round := range 200 {
+		if _, err := mb.Publish(ctx, broker.PublishRequest{Topic: "flap", Data: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ts.feed.Resubscribed("flap")
+			}()
+		}
+		wg.Wait()
+		waitFor(t, 5*time.Second, fmt.Sprintf("round %d: backfills finished and the topic released", round), func() bool {
+			ts.feed.mu.Lock()
+			running := len(ts.feed.filled)
+			ts.feed.mu.Unlock()
+			return running == 0 && !ts.hub.isHolding("flap")
+		})
 	}
 }

@@ -188,6 +188,17 @@ func (h *hub) hold(topic string) (gen int, ok bool) {
 	return t.holdGen, true
 }
 
+// isHolding reports whether topic holds live messages back.
+func (h *hub) isHolding(topic string) bool {
+	t := h.topic(topic)
+	if t == nil {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.holding
+}
+
 // lastID is the newest ID dispatched on topic.
 func (h *hub) lastID(topic string) (streamid.ID, bool) {
 	t := h.topic(topic)

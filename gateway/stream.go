@@ -62,6 +62,9 @@ func (s *Server) stream(c echo.Context) error {
 	}
 	if err := s.feed.acquire(r.Context(), topics); err != nil {
 		release()
+		if r.Context().Err() != nil {
+			return nil // the client left while its topics were being subscribed
+		}
 		s.metrics.Rejected.WithLabelValues("redis_unavailable").Inc()
 		s.log.Warn("subscribe failed", "topics", topics, "err", err)
 		return httperr.Unavailable("redis_unavailable", "the event broker is unavailable; retry later", s.cfg.Retry)
@@ -133,6 +136,7 @@ func (s *Server) stream(c echo.Context) error {
 	if err != nil {
 		reason = cn.writeReason(err)
 		if !errors.Is(err, errClient) {
+			reason = reasonError // history could not be read: the client retries by id
 			log.Warn("resume failed", "err", err)
 		}
 		return nil
