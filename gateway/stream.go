@@ -468,7 +468,9 @@ func (s *Server) render(cn *conn, wk work, buf []byte) ([]byte, int, string) {
 			continue
 		}
 		if multi && f.hasID {
-			buf = sse.AppendIDLine(buf, sse.ID(streamid.Position(cn.pos).String()))
+			// Positions are digits, '-' and '_': safe on an id line as they are.
+			buf = append(buf, "id: "...)
+			buf = append(streamid.Position(cn.pos).Append(buf), '\n')
 			buf = append(buf, f.body...)
 		} else {
 			buf = append(buf, f.full...)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -65,6 +66,9 @@ type subscriber struct {
 	stale    bool                // cluster: ask for slot ownership again
 	classic  string              // cluster with classic pub/sub: the node holding every subscription
 	sink     broker.Sink
+	// live is the sink for the reader goroutines: read on every message
+	// without taking mu, which route and sync hold while they walk topics.
+	live atomic.Pointer[broker.Sink]
 }
 
 type topicState struct {
@@ -212,6 +216,7 @@ func (s *subscriber) run(ctx context.Context, sink broker.Sink) error {
 	s.mu.Lock()
 	s.sink = sink
 	s.mu.Unlock()
+	s.live.Store(&sink)
 	ctx, cancel := context.WithCancel(ctx)
 	sv := &supervisor{s: s, ctx: ctx, ended: make(chan sessionEnd), stopped: make(chan struct{}), next: make(map[string]*retryState)}
 	defer func() {
@@ -607,11 +612,8 @@ func (s *subscriber) reroute(topics []string) {
 
 // onMessage runs on the connection's reader goroutine.
 func (s *subscriber) onMessage(m rueidis.PubSubMessage) {
-	s.mu.Lock()
-	sink := s.sink
-	s.mu.Unlock()
-	if sink != nil {
-		sink.Message(m.Channel, []byte(m.Message))
+	if sink := s.live.Load(); sink != nil && *sink != nil {
+		(*sink).Message(m.Channel, []byte(m.Message))
 	}
 }
 
