@@ -186,18 +186,27 @@ func TestBrokerUnhealthy(t *testing.T) {
 	}
 }
 
+// startOneStream starts a gateway on an in-process broker with one open
+// stream on topic, registered in the hub when it returns.
+func startOneStream(t *testing.T, topic string) (*membroker.Broker, *testServer, *http.Response) {
+	t.Helper()
+	mb := membroker.New(broker.HistoryConfig{})
+	ts := startTestServer(t, mb, Config{})
+	resp := openStream(t, ts, "/api/sse/stream?topic="+topic)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %s", resp.Status)
+	}
+	waitFor(t, 5*time.Second, "stream registered", func() bool { return ts.hub.count() == 1 })
+	return mb, ts, resp
+}
+
 // TestBackfillAfterResubscription loses messages on the broker side (the
 // topic is unsubscribed while events are published), reports the
 // resubscription as the Redis broker does, and checks that the client gets
 // the missed events from history, in order and once, then live ones.
 func TestBackfillAfterResubscription(t *testing.T) {
 	t.Parallel()
-	mb := membroker.New(broker.HistoryConfig{})
-	ts := startTestServer(t, mb, Config{})
-	resp := openStream(t, ts, "/api/sse/stream?topic=bf")
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %s", resp.Status)
-	}
+	mb, ts, resp := startOneStream(t, "bf")
 	events := make(chan string, 1024)
 	go func() { // ends when the response body is closed by the test's cleanup
 		defer close(events)
@@ -225,7 +234,6 @@ func TestBackfillAfterResubscription(t *testing.T) {
 			return ""
 		}
 	}
-	waitFor(t, 5*time.Second, "stream registered", func() bool { return ts.hub.count() == 1 })
 	var want []string
 	want = append(want, publish().String())
 	if got := next(); got != want[0] {
@@ -263,13 +271,7 @@ func TestBackfillAfterResubscription(t *testing.T) {
 // live events would wait in the hold with no backfill left to release it.
 func TestRepeatedResubscriptionsNeverLeaveTheTopicHeld(t *testing.T) {
 	t.Parallel()
-	mb := membroker.New(broker.HistoryConfig{})
-	ts := startTestServer(t, mb, Config{})
-	resp := openStream(t, ts, "/api/sse/stream?topic=flap")
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("status %s", resp.Status)
-	}
-	waitFor(t, 5*time.Second, "stream registered", func() bool { return ts.hub.count() == 1 })
+	mb, ts, _ := startOneStream(t, "flap")
 	ctx := context.Background()
 	for round := range 200 {
 		if _, err := mb.Publish(ctx, broker.PublishRequest{Topic: "flap", Data: []byte("x")}); err != nil {

@@ -3,7 +3,6 @@ package publisher
 import (
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
 
@@ -88,25 +87,12 @@ func TestMetricsFollowNamingRules(t *testing.T) {
 func TestMetricsMatchContract(t *testing.T) {
 	t.Parallel()
 	mfs := metricsServe(t, prometheus.NewRegistry())
-	var want []string
+	specs := make([]metricrules.Spec, 0, len(metricsContract))
 	for _, c := range metricsContract {
-		want = append(want, c.name)
-		t.Run(c.name, func(t *testing.T) {
-			mf := metricrules.Find(mfs, c.name)
-			if mf == nil {
-				t.Fatalf("%s is not registered", c.name)
-			}
-			if mf.GetType() != c.typ {
-				t.Errorf("type %s, want %s", mf.GetType(), c.typ)
-			}
-			if got := metricrules.LabelNames(mf); !slices.Equal(got, c.labels) {
-				t.Errorf("labels %v, want %v", got, c.labels)
-			}
-		})
+		specs = append(specs, metricrules.Spec{Name: c.name, Type: c.typ, Labels: c.labels})
 	}
-	slices.Sort(want)
-	if got := metricrules.Names(mfs, "ssegate_publisher_"); !slices.Equal(got, want) {
-		t.Errorf("registered %v\nwant (docs/CONTRACT.md) %v", got, want)
+	if err := metricrules.CheckContract(mfs, "ssegate_publisher_", specs); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -178,3 +178,38 @@ func LabelNames(mf *dto.MetricFamily) []string {
 	slices.Sort(out)
 	return out
 }
+
+// Spec is one metric a service promises in docs/CONTRACT.md: its name,
+// type and label names (sorted).
+type Spec struct {
+	Name   string
+	Type   dto.MetricType
+	Labels []string
+}
+
+// CheckContract reports every spec that is missing from mfs, has another
+// type or other label names, and every registered metric under prefix that
+// no spec names, so a service and its contract cannot drift apart.
+func CheckContract(mfs []*dto.MetricFamily, prefix string, specs []Spec) error {
+	var errs []error
+	want := make([]string, 0, len(specs))
+	for _, s := range specs {
+		want = append(want, s.Name)
+		mf := Find(mfs, s.Name)
+		switch {
+		case mf == nil:
+			errs = append(errs, fmt.Errorf("%s is not registered", s.Name))
+			continue
+		case mf.GetType() != s.Type:
+			errs = append(errs, fmt.Errorf("%s: type %s, want %s", s.Name, mf.GetType(), s.Type))
+		}
+		if got := LabelNames(mf); !slices.Equal(got, s.Labels) {
+			errs = append(errs, fmt.Errorf("%s: labels %v, want %v", s.Name, got, s.Labels))
+		}
+	}
+	slices.Sort(want)
+	if got := Names(mfs, prefix); !slices.Equal(got, want) {
+		errs = append(errs, fmt.Errorf("registered %v\nwant (docs/CONTRACT.md) %v", got, want))
+	}
+	return errors.Join(errs...)
+}

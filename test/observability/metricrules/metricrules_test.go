@@ -124,3 +124,42 @@ func TestHelpers(t *testing.T) {
 		t.Error("Find found a missing family")
 	}
 }
+
+func TestCheckContract(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ssegate_x_total", Help: "x"}, []string{"reason"})
+	c.WithLabelValues("a").Inc()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "ssegate_extra", Help: "e"})
+	reg.MustRegister(c, g)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter, gauge := dto.MetricType_COUNTER, dto.MetricType_GAUGE
+	tests := []struct {
+		name  string
+		specs []Spec
+		want  []string // substrings of the error; none = no error
+	}{
+		{"matches", []Spec{{"ssegate_x_total", counter, []string{"reason"}}, {"ssegate_extra", gauge, nil}}, nil},
+		{"missing", []Spec{{"ssegate_x_total", counter, []string{"reason"}}, {"ssegate_extra", gauge, nil}, {"ssegate_gone", gauge, nil}}, []string{"ssegate_gone is not registered"}},
+		{"wrong type", []Spec{{"ssegate_x_total", gauge, []string{"reason"}}, {"ssegate_extra", gauge, nil}}, []string{"type COUNTER, want GAUGE"}},
+		{"wrong labels", []Spec{{"ssegate_x_total", counter, []string{"kind"}}, {"ssegate_extra", gauge, nil}}, []string{"labels [reason], want [kind]"}},
+		{"undocumented", []Spec{{"ssegate_x_total", counter, []string{"reason"}}}, []string{"registered [ssegate_extra ssegate_x_total]"}},
+	}
+	for _, tt := range tests {
+		err := CheckContract(mfs, "ssegate_", tt.specs)
+		if len(tt.want) == 0 {
+			if err != nil {
+				t.Errorf("%s: %v", tt.name, err)
+			}
+			continue
+		}
+		for _, w := range tt.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %v, want it to mention %q", tt.name, err, w)
+			}
+		}
+	}
+}
