@@ -231,8 +231,20 @@ func (f *feed) backfill(ctx context.Context, topic string, gen int) {
 			// recreated since: everything it holds now was published after
 			// the loss, while the live feed was down. Deliver it from the
 			// start rather than disconnecting the topic's clients.
+			before := cursor // what was dispatched before the loss
 			restarted, cursor = true, streamid.Zero
 			page, err = f.broker.History(ctx, topic, cursor, streamid.Zero, historyPage)
+			if err == nil && len(page.Entries) > 0 && !before.Less(page.Entries[0].ID) {
+				// The new history's IDs are not after the old ones (a
+				// Redis clock behind the lost one's): its events cannot
+				// follow the old ones on a stream. The clients resume (and
+				// are told with a reset); the topic goes on from the new
+				// history's end, whatever comes after it is backfilled.
+				f.log.Warn("history recreated behind the IDs already sent; disconnecting the topic's clients", "topic", topic, "first", page.Entries[0].ID, "sent", before)
+				f.hub.rebase(topic, page.Last, reasonError)
+				restarted, cursor = false, page.Last
+				continue
+			}
 		}
 		if err != nil {
 			f.log.Warn("backfill read failed; retrying", "topic", topic, "err", err)

@@ -237,6 +237,26 @@ func (h *hub) release(topic string, known streamid.ID, gen int) bool {
 	return true
 }
 
+// rebase moves topic to another history whose IDs are not comparable to
+// the ones dispatched so far (its stream was lost and recreated behind
+// them): every member is closed for reason, since its position belongs to
+// the old history and it must resume (and be told with a reset), and last
+// becomes the topic's position. Under one lock, so no member sees an event
+// of the new history. A hold goes on: held messages after last are still
+// dispatched by the release.
+func (h *hub) rebase(topic string, last streamid.ID, reason string) {
+	t := h.topic(topic)
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, m := range t.members {
+		m.c.close(reason)
+	}
+	t.last = last
+}
+
 // join adds c to its topics and returns each topic's current position: every
 // event after it will be queued on c, every event up to it is in history.
 func (h *hub) join(c *conn) []streamid.ID {

@@ -373,6 +373,41 @@ func TestHubEvictTopic(t *testing.T) {
 	}
 }
 
+// TestHubRebase: a topic moved to a recreated history behind its old IDs
+// closes its members, takes the new position even though it is older, and
+// its hold goes on: held messages after the new position are released to
+// members that joined since, nothing older.
+func TestHubRebase(t *testing.T) {
+	t.Parallel()
+	h := newTestHub()
+	openTopic(t, h, "r", streamid.Zero)
+	old := newConn("old", []string{"r"}, 8, func() {})
+	h.join(old)
+	h.message("r", envMsg(sid(100), "before the loss"))
+	gen, _ := h.hold("r")
+	h.message("r", envMsg(sid(6), "new history, held"))
+	h.rebase("r", sid(5), reasonError)
+	if w := old.take(); !w.closed || w.reason != reasonError || len(w.frames) != 1 {
+		t.Fatalf("member from before the rebase: closed=%v reason=%q frames=%d, want closed for error after 1 frame", w.closed, w.reason, len(w.frames))
+	}
+	if last, _ := h.lastID("r"); last != sid(5) {
+		t.Fatalf("position after the rebase = %v, want 5-0", last)
+	}
+	joined := newConn("joined", []string{"r"}, 8, func() {})
+	if snap := h.join(joined); snap[0] != sid(5) {
+		t.Fatalf("join position %v, want 5-0", snap[0])
+	}
+	if h.dispatchHistory("r", broker.Entry{ID: sid(4), Data: []byte("before the position")}) {
+		t.Fatal("an entry before the new position was dispatched")
+	}
+	if !h.release("r", streamid.Zero, gen) {
+		t.Fatal("the release after the rebase failed")
+	}
+	if frames := joined.take().frames; len(frames) != 1 || frames[0].id != sid(6) {
+		t.Fatalf("frames %v, want the held 6-0", frames)
+	}
+}
+
 // TestHubStartupHoldOvertaken: the subscription is re-established while a
 // new topic is still being positioned. The startup release must fail (the
 // backfill owns the hold now) yet record the known position, so the

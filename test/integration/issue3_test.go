@@ -3,6 +3,8 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/ssegate/ssegate/gateway"
 	"github.com/ssegate/ssegate/internal/broker"
+	"github.com/ssegate/ssegate/internal/broker/redisbroker"
 	"github.com/ssegate/ssegate/internal/redistest"
 	"github.com/ssegate/ssegate/test/harness"
 )
@@ -230,6 +233,44 @@ func TestResetEvents(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHistoryRecreatedBehind: Redis lost a topic's history and the new
+// history has IDs behind those already delivered (a Redis whose clock is
+// behind the lost one's). Its events cannot follow the old ones on an open
+// stream, nor be dropped silently: the gateway closes the topic's streams,
+// and a client resuming from its old position is told with a reset, then
+// gets live events.
+func TestHistoryRecreatedBehind(t *testing.T) {
+	const topic = "behind"
+	srv, p, g := startStack(t)
+	s := harness.Subscribe(t, streamURL(g, topic), nil)
+	old := p.publishSeq(t, topic, 0, 3)
+	sameIDs(t, "before the loss", eventIDs(collect(t, s, 3)), old)
+
+	key := redisbroker.StreamKey(topic)
+	srv.Do(t, "DEL", key)
+	behind := fmt.Sprintf("%d-0", idMillis(t, old[0])-1000)
+	srv.Do(t, "XADD", key, behind, "e", "", "t", "0", "d", `{"topic":"behind","i":100}`)
+	srv.Do(t, "CLIENT", "KILL", "TYPE", "pubsub") // the gateway resubscribes and backfills
+
+	ev, err := s.Next(waitFor)
+	if err == nil || errors.Is(err, harness.ErrTimeout) {
+		t.Fatalf("open stream: got %+v, %v; want it closed", ev, err)
+	}
+	eventually(t, "connections_closed_total{reason=error} = 1", func() bool {
+		return harness.Metric(t, g.Registry, "ssegate_gateway_connections_closed_total", "reason", "error") == 1
+	})
+
+	s2 := harness.Subscribe(t, streamURL(g, topic), resumeFrom(s.LastEventID()))
+	reset := s2.MustNext(t, waitFor)
+	var rd resetData
+	if err := json.Unmarshal([]byte(reset.Data), &rd); err != nil || reset.Name != "reset" ||
+		rd.Reason != "unknown_stream" || reset.ID != behind {
+		t.Fatalf("resumed from %s: got %+v, want a reset (unknown_stream) with id %s", s.LastEventID(), reset, behind)
+	}
+	live := p.publishSeq(t, topic, 4, 1)
+	sameIDs(t, "live after the reset", eventIDs(collect(t, s2, 1)), live)
 }
 
 // TestReplayRacingPublishes: a client resumes from an old id while 1,000

@@ -201,7 +201,17 @@ func (b *Broker) History(_ context.Context, topic string, after, until streamid.
 		page.Lost, page.Reason = true, "trimmed"
 		return page, nil
 	}
-	i, _ := slices.BinarySearchFunc(s.entries, after.Next(), func(e broker.Entry, id streamid.ID) int { return e.ID.Compare(id) })
+	at, held := slices.BinarySearchFunc(s.entries, after, func(e broker.Entry, id streamid.ID) int { return e.ID.Compare(id) })
+	if !held && at > 0 && after.Less(s.last) {
+		// Inside the retained range, yet never an entry: the position
+		// comes from another history (an earlier process).
+		page.Lost, page.Reason = true, "unknown_stream"
+		return page, nil
+	}
+	i := at
+	if held {
+		i++
+	}
 	for ; i < len(s.entries) && len(page.Entries) < limit; i++ {
 		if !until.IsZero() && until.Less(s.entries[i].ID) {
 			break

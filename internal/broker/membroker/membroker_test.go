@@ -146,6 +146,33 @@ func TestHistory(t *testing.T) {
 	}
 }
 
+// TestHistoryPositionFromAnotherHistory: a position inside the retained
+// range that was never an entry of it (a client of an earlier process)
+// cannot be resumed; an entry's own position can.
+func TestHistoryPositionFromAnotherHistory(t *testing.T) {
+	t.Parallel()
+	b, _ := start(t, broker.HistoryConfig{})
+	now := time.Unix(1_700_000_000, 0)
+	b.now = func() time.Time { return now }
+	ctx := context.Background()
+	var ids []streamid.ID
+	for range 3 {
+		res, err := b.Publish(ctx, broker.PublishRequest{Topic: "p", Data: []byte("d")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.ID)
+		now = now.Add(10 * time.Millisecond)
+	}
+	between := streamid.ID{Ms: ids[0].Ms + 5}
+	if page, _ := b.History(ctx, "p", between, streamid.Zero, 10); !page.Lost || page.Reason != "unknown_stream" {
+		t.Fatalf("position %v between entries: lost=%v %q, want unknown_stream", between, page.Lost, page.Reason)
+	}
+	if page, _ := b.History(ctx, "p", ids[0], streamid.Zero, 10); page.Lost || len(page.Entries) != 2 {
+		t.Fatalf("position of an entry: lost=%v %q, %d entries, want 2", page.Lost, page.Reason, len(page.Entries))
+	}
+}
+
 func TestIdempotency(t *testing.T) {
 	t.Parallel()
 	b, _ := start(t, broker.HistoryConfig{IdempotencyTTL: time.Hour})

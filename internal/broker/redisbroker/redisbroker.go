@@ -201,7 +201,7 @@ func (b *Broker) History(ctx context.Context, topic string, after, until streami
 	if err != nil {
 		return broker.Page{}, unavailable(err)
 	}
-	if len(reply) != 3 && len(reply) != 6 {
+	if len(reply) != 3 && len(reply) != 7 {
 		return broker.Page{}, fmt.Errorf("history script: unexpected reply of %d elements", len(reply))
 	}
 	lastText, _ := reply[0].ToString()
@@ -218,7 +218,8 @@ func (b *Broker) History(ctx context.Context, topic string, after, until streami
 		return broker.Page{}, fmt.Errorf("history script: %w", err)
 	}
 	st := streamState{last: last, maxDel: maxDel, added: -1}
-	if len(reply) == 6 {
+	held := false
+	if len(reply) == 7 {
 		if firstText, _ := reply[3].ToString(); firstText != "" {
 			if st.first, err = streamid.Parse(firstText); err != nil {
 				return broker.Page{}, fmt.Errorf("history script: %w", err)
@@ -227,9 +228,11 @@ func (b *Broker) History(ctx context.Context, topic string, after, until streami
 		}
 		st.added, _ = reply[4].AsInt64()
 		st.length, _ = reply[5].AsInt64()
+		n, _ := reply[6].AsInt64()
+		held = n == 1
 	}
 	page := broker.Page{Last: last}
-	if reason := st.lost(after); reason != "" {
+	if reason := st.lost(after, held); reason != "" {
 		page.Lost, page.Reason = true, reason
 		return page, nil
 	}
@@ -260,13 +263,16 @@ type streamState struct {
 }
 
 // lost says why events after the position after are not all retained, or ""
-// when they are. Removed entries are the trimmed head (every ID before
+// when they are; held says whether after is an entry of the stream. Removed entries are the trimmed head (every ID before
 // first) and XDEL'd ones (up to maxDel); a stream that never lost an entry
-// yet starts after the position never held it: it was deleted and recreated.
+// yet starts after the position never held it: it was deleted and
+// recreated. So was a stream whose retained range covers the position but
+// which has no entry there that XDEL could have removed: positions are
+// always IDs of entries.
 // A client sitting exactly on the newest trimmed entry is told "trimmed"
 // when IDs are free between it and first: Redis keeps no record of which
 // trimmed ID was last, and a needless reset is safe where a silent gap is not.
-func (st streamState) lost(after streamid.ID) string {
+func (st streamState) lost(after streamid.ID, held bool) string {
 	removed := st.added < 0 || st.added > st.length
 	switch {
 	case st.last.Less(after):
@@ -279,6 +285,8 @@ func (st streamState) lost(after streamid.ID) string {
 		return "unknown_stream" // nothing was ever removed, yet the position is not here
 	case st.hasFirst && removed && after.Next().Less(st.first):
 		return "trimmed"
+	case st.hasFirst && !after.Less(st.first) && !held && after != st.maxDel:
+		return "unknown_stream" // inside the retained range, yet never an entry here
 	case !st.hasFirst && removed:
 		return "trimmed" // everything up to last was removed and after < last
 	}

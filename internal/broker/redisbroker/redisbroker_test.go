@@ -343,6 +343,28 @@ func TestHistoryLost(t *testing.T) {
 				return ids[1], nil
 			},
 		},
+		{
+			// A Redis that lost its data and whose clock is behind the old
+			// IDs (a failover to a host with a slower clock) recreates the
+			// stream around the client's position.
+			name: "recreated stream around the position", reason: "unknown_stream",
+			setup: func(t *testing.T, b *redisbroker.Broker, topic string) (streamid.ID, []streamid.ID) {
+				ids := publishN(t, b, topic, 3)
+				key := redisbroker.StreamKey(topic)
+				srv.Do(t, "DEL", key)
+				srv.Do(t, "XADD", key, streamid.ID{Ms: ids[0].Ms - 1}.String(), "d", "before")
+				srv.Do(t, "XADD", key, streamid.ID{Ms: ids[2].Ms + 1}.String(), "d", "after")
+				return ids[1], nil
+			},
+		},
+		{
+			name: "position deleted with XDEL",
+			setup: func(t *testing.T, b *redisbroker.Broker, topic string) (streamid.ID, []streamid.ID) {
+				ids := publishN(t, b, topic, 3)
+				srv.Do(t, "XDEL", redisbroker.StreamKey(topic), ids[1].String())
+				return ids[1], ids[2:]
+			},
+		},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -41,10 +41,16 @@ return {'ok', id, n}
 // returns the first retained ID and how many entries were ever added and are
 // still kept: what was removed by trimming lies before the first entry.
 //
+// It also says whether the start position itself is an entry of the
+// stream: a position inside the retained range that the stream never held
+// comes from an earlier stream of the same name (deleted and recreated,
+// Redis restarted without its data), whose IDs say nothing about this one.
+//
 // KEYS[1] history stream. ARGV: 1 exclusive start ID, 2 inclusive end ID or
 // "+", 3 COUNT. Returns {last-generated-id, max-deleted-entry-id, entries,
 // first entry's ID ("" when empty), entries-added (-1 when Redis does
-// not report it), length}, or {"", "", {}} when the stream does not exist.
+// not report it), length, 1 when the start ID is an entry else 0}, or
+// {"", "", {}} when the stream does not exist.
 const pageSource = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'', '', {}} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
@@ -63,7 +69,9 @@ local entries = {}
 if tonumber(ARGV[3]) > 0 then
   entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], ARGV[2], 'COUNT', ARGV[3])
 end
-return {last, maxdel, entries, first, added, len}
+local held = 0
+if ARGV[1] ~= '0-0' and #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1], 'COUNT', 1) > 0 then held = 1 end
+return {last, maxdel, entries, first, added, len, held}
 `
 
 func newScripts() (publish, page *rueidis.Lua) {
