@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,7 +26,15 @@ type switchBroker struct {
 	down atomic.Bool
 }
 
+// shardDownTopic is a topic whose shard switchBroker reports down while
+// the subscription as a whole is up.
+const shardDownTopic = "on-a-shard-that-is-down"
+
 func (b *switchBroker) Healthy() bool { return !b.down.Load() }
+
+func (b *switchBroker) HealthyFor(topics []string) bool {
+	return b.Healthy() && !slices.Contains(topics, shardDownTopic)
+}
 
 var _ Broker = (*switchBroker)(nil)
 
@@ -158,6 +167,8 @@ func TestBrokerUnhealthy(t *testing.T) {
 		{"stream down", true, "/api/sse/stream", 503, "redis_unavailable"},
 		{"readyz back up", false, "/readyz", 200, ""},
 		{"stream back up", false, "/api/sse/stream?topic=again", 200, ""},
+		{"stream with a topic on a shard that is down", false, "/api/sse/stream?topic=again&topic=" + shardDownTopic, 503, "redis_unavailable"},
+		{"stream on the shards that are up", false, "/api/sse/stream?topic=again&topic=other", 200, ""},
 	}
 	for _, tt := range tests { // in order: the switch is shared
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,8 +192,8 @@ func TestBrokerUnhealthy(t *testing.T) {
 			}
 		})
 	}
-	if got := metricValue(ts.metrics.Rejected.WithLabelValues("redis_unavailable")); got != 1 {
-		t.Fatalf("rejected{redis_unavailable} = %v, want 1", got)
+	if got := metricValue(ts.metrics.Rejected.WithLabelValues("redis_unavailable")); got != 2 {
+		t.Fatalf("rejected{redis_unavailable} = %v, want 2", got)
 	}
 }
 

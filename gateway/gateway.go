@@ -38,8 +38,11 @@ type Broker interface {
 	Subscribe(ctx context.Context, topics []string) error
 	// Unsubscribe drops topics without waiting.
 	Unsubscribe(topics []string)
-	// Healthy reports whether the subscription is up.
+	// Healthy reports whether the subscription is up (readiness).
 	Healthy() bool
+	// HealthyFor reports whether topics can be subscribed now; on a
+	// sharded Redis Cluster only their own shards matter.
+	HealthyFor(topics []string) bool
 	// History reads a page of a topic's history after a position.
 	History(ctx context.Context, topic string, after, until streamid.ID, limit int) (broker.Page, error)
 	// Last returns the newest ID a topic ever had.

@@ -52,7 +52,7 @@ func (s *Server) stream(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !s.broker.Healthy() {
+	if !s.broker.HealthyFor(topics) {
 		s.metrics.Rejected.WithLabelValues("redis_unavailable").Inc()
 		return httperr.Unavailable("redis_unavailable", "the event broker is unavailable; retry later", s.cfg.Retry)
 	}

@@ -2,13 +2,21 @@ package redistest
 
 import "go.uber.org/goleak"
 
-// IgnoreClusterRefresh is the goleak option for test packages whose code
-// under test runs a rueidis cluster client. After a topology refresh,
-// rueidis closes the connections it replaced from a goroutine that sleeps
-// 5 s first and has no owner to wait for; it ends by itself, so goleak
-// must not count it:
+// IgnoreClusterClient is the goleak options for test packages whose code
+// under test runs a rueidis cluster client, which starts two kinds of
+// goroutines that have no owner to wait for and end by themselves:
 //
-//	goleak.VerifyTestMain(m, redistest.IgnoreClusterRefresh())
-func IgnoreClusterRefresh() goleak.Option {
-	return goleak.IgnoreAnyFunction("github.com/redis/rueidis.(*clusterClient)._refresh.func2")
+//   - after a topology refresh, the closing of the connections it replaced,
+//     which sleeps 5 s first;
+//   - the lazy refresh after a node failed, which sleeps up to a second
+//     first (and runs after the client closed, failing at once).
+//
+// Use:
+//
+//	goleak.VerifyTestMain(m, redistest.IgnoreClusterClient()...)
+func IgnoreClusterClient() []goleak.Option {
+	return []goleak.Option{
+		goleak.IgnoreAnyFunction("github.com/redis/rueidis.(*clusterClient)._refresh.func2"),
+		goleak.IgnoreAnyFunction("github.com/redis/rueidis.(*call).DelayDo.func1"),
+	}
 }

@@ -25,10 +25,10 @@ import (
 	"github.com/ssegate/ssegate/test/harness"
 )
 
-// TestMain checks for leaked goroutines, except the one rueidis' cluster
-// client leaves to end by itself (see redistest.IgnoreClusterRefresh).
+// TestMain checks for leaked goroutines, except those rueidis' cluster
+// client leaves to end by themselves (see redistest.IgnoreClusterClient).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, redistest.IgnoreClusterRefresh())
+	goleak.VerifyTestMain(m, redistest.IgnoreClusterClient()...)
 }
 
 // waitFor bounds every single wait (an event, a condition, a publish

@@ -99,6 +99,9 @@ func (b *Broker) Healthy() bool {
 	return b.sink != nil
 }
 
+// HealthyFor is Healthy: every topic lives in this process.
+func (b *Broker) HealthyFor([]string) bool { return b.Healthy() }
+
 // Ping always succeeds.
 func (b *Broker) Ping(context.Context) error { return nil }
 

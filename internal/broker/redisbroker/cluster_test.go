@@ -137,6 +137,7 @@ func TestCluster(t *testing.T) {
 		{"Subscription", testClusterSubscription},
 		{"Transient", testTransient},
 		{"SlotMigration", testShardedSlotMigration},
+		{"ShardDown", testShardDown}, // kills a primary: last
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, c) })
 	}
@@ -333,6 +334,52 @@ func testShardedSlotMigration(t *testing.T, c *redistest.Cluster) {
 	}
 	if p := history(t, b, topic, first.ID, second.ID, 10); p.Lost || len(p.Entries) != 1 || p.Entries[0].ID != second.ID {
 		t.Fatalf("history after the move = %+v, want just %s after %s", p, second.ID, first.ID)
+	}
+}
+
+// testShardDown: with sharded pub/sub, a shard that is down (its primary
+// gone, no replica to take over, the cluster serving the slots it still
+// has) refuses only its own topics: the broker is not Healthy, yet
+// HealthyFor the topics of the other shards, which keep delivering.
+func testShardDown(t *testing.T, c *redistest.Cluster) {
+	for _, n := range c.Nodes() {
+		n.Do(t, "CONFIG", "SET", "cluster-require-full-coverage", "no")
+	}
+	b := newURLBroker(t, c.URL(), true)
+	s := run(t, b)
+	topics, owner := shardTopics(t, c, "down", 16)
+	if err := b.Subscribe(ctxT(t), topics); err != nil {
+		t.Fatalf("Subscribe: %v", err)
+	}
+	eventually(t, "healthy", b.Healthy)
+	victim := owner[topics[0]]
+	var down, up []string
+	for _, tp := range topics {
+		if owner[tp] == victim {
+			down = append(down, tp)
+		} else {
+			up = append(up, tp)
+		}
+	}
+	if !b.HealthyFor(topics) {
+		t.Fatal("HealthyFor every topic is false before the shard went down")
+	}
+	victim.Kill(t)
+	eventually(t, "not healthy with a shard down", func() bool { return !b.Healthy() })
+	for _, tp := range down {
+		if b.HealthyFor([]string{tp}) {
+			t.Fatalf("HealthyFor(%s) on the dead shard is true", tp)
+		}
+	}
+	if b.HealthyFor([]string{up[0], down[0]}) {
+		t.Fatal("HealthyFor a live and a dead shard's topics is true")
+	}
+	if !b.HealthyFor(up) {
+		t.Fatalf("HealthyFor(%v) on the live shards is false", up)
+	}
+	res := publish(t, b, broker.PublishRequest{Topic: up[0], Data: []byte("still")})
+	if r := s.next(t, wait); r.resub || r.topic != up[0] || !bytes.HasSuffix(r.payload, []byte("\nstill")) {
+		t.Fatalf("sink got %+v, want the event %s on a live shard", r, res.ID)
 	}
 }
 

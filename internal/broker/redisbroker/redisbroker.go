@@ -333,8 +333,13 @@ func (b *Broker) Subscribe(ctx context.Context, topics []string) error {
 // Unsubscribe drops topics; it does not wait for Redis.
 func (b *Broker) Unsubscribe(topics []string) { b.subs.unsubscribe(topics) }
 
-// Healthy reports whether the subscription connection is up.
+// Healthy reports whether every subscription connection is up.
 func (b *Broker) Healthy() bool { return b.subs.healthy() }
+
+// HealthyFor reports whether topics can be subscribed now: with sharded
+// pub/sub on a cluster, whether the shards owning them are reachable;
+// otherwise the same as Healthy.
+func (b *Broker) HealthyFor(topics []string) bool { return b.subs.healthyFor(topics) }
 
 // unavailable wraps err from a Redis call, marking it broker.ErrUnavailable
 // when a retry may succeed: the connection failed or timed out (no

@@ -19,10 +19,10 @@ import (
 	"github.com/ssegate/ssegate/internal/streamid"
 )
 
-// TestMain checks for leaked goroutines, except the one rueidis' cluster
-// client leaves to end by itself (see redistest.IgnoreClusterRefresh).
+// TestMain checks for leaked goroutines, except those rueidis' cluster
+// client leaves to end by themselves (see redistest.IgnoreClusterClient).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, redistest.IgnoreClusterRefresh())
+	goleak.VerifyTestMain(m, redistest.IgnoreClusterClient()...)
 }
 
 // wait bounds every wait on a condition in this file.

@@ -116,6 +116,35 @@ func (s *subscriber) close() { s.once.Do(func() { close(s.closed) }) }
 func (s *subscriber) healthy() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.healthyLocked()
+}
+
+// healthyFor reports whether topics can be subscribed now. With sharded
+// pub/sub only the shards owning them matter: a failover of one shard does
+// not refuse subscribers of the others. A shard this process needs no
+// connection to yet counts as up; subscribing finds out.
+func (s *subscriber) healthyFor(topics []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.cluster || !s.sharded {
+		return s.healthyLocked()
+	}
+	if s.slots == nil {
+		return false
+	}
+	for _, t := range topics {
+		addr := s.slots.owner(topicSlot(t))
+		if addr == "" {
+			return false
+		}
+		if se := s.sessions[addr]; s.need[addr] && (se == nil || !se.up || se.stopping) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *subscriber) healthyLocked() bool {
 	if s.cluster && s.slots == nil || len(s.need) == 0 && !(s.cluster && s.sharded) {
 		return false
 	}
