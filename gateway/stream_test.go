@@ -63,22 +63,6 @@ func TestStreamDefaultTopic(t *testing.T) {
 	expectEvent(t, s, "message", id, "spool 1")
 }
 
-func TestStreamMultiTopicCompositeIDs(t *testing.T) {
-	t.Parallel()
-	g := startGateway(t, gateway.ProgramConfig{})
-	// Given out of order and repeated: ids follow the sorted, unique list.
-	s := harness.Subscribe(t, streamURL(g, "topic=b&topic=a&topic=b"), nil)
-	a1 := publish(t, g, "a", "a1")
-	expectEvent(t, s, "message", a1+"_0-0", "a1")
-	b1 := publish(t, g, "b", "b1")
-	expectEvent(t, s, "message", a1+"_"+b1, "b1")
-	a2 := publish(t, g, "a", "a2")
-	expectEvent(t, s, "message", a2+"_"+b1, "a2")
-	publish(t, g, "c", "not subscribed")
-	b2 := publish(t, g, "b", "b2")
-	expectEvent(t, s, "message", a2+"_"+b2, "b2")
-}
-
 func TestStreamBadRequests(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t, gateway.ProgramConfig{Config: gateway.Config{MaxTopics: 3}})
@@ -189,28 +173,6 @@ func TestStreamResume(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestStreamResumeMultiTopic(t *testing.T) {
-	t.Parallel()
-	g := startGateway(t, gateway.ProgramConfig{})
-	s := harness.Subscribe(t, streamURL(g, "topic=ma&topic=mb"), nil)
-	a1 := publish(t, g, "ma", "a1")
-	expectEvent(t, s, "message", a1+"_0-0", "a1")
-	b1 := publish(t, g, "mb", "b1")
-	expectEvent(t, s, "message", a1+"_"+b1, "b1")
-	last := s.LastEventID()
-	s.Close()
-	a2 := publish(t, g, "ma", "a2")
-	b2 := publish(t, g, "mb", "b2")
-	a3 := publish(t, g, "ma", "a3")
-	s2 := harness.Subscribe(t, streamURL(g, "topic=mb&topic=ma"), http.Header{"Last-Event-Id": {last}})
-	// Replay goes topic by topic; every id is a valid resume point.
-	expectEvent(t, s2, "message", a2+"_"+b1, "a2")
-	expectEvent(t, s2, "message", a3+"_"+b1, "a3")
-	expectEvent(t, s2, "message", a3+"_"+b2, "b2")
-	b3 := publish(t, g, "mb", "b3")
-	expectEvent(t, s2, "message", a3+"_"+b3, "b3")
 }
 
 // resetData is the data of a reset event.
