@@ -130,3 +130,6 @@ func metricValue(m prometheus.Metric) float64 {
 	}
 	return out.GetGauge().GetValue()
 }
+
+// MetricValue is metricValue for the external test package.
+func MetricValue(m prometheus.Metric) float64 { return metricValue(m) }

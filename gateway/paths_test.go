@@ -193,13 +193,22 @@ func TestPathsSendTimeout(t *testing.T) {
 			slow := dialRaw(t, g.URL, "/api/sse/stream", false) // reads the head, then nothing
 			checkPath(t, path, slow.resp)
 			waitFor(t, 5*time.Second, "both streams registered", func() bool { return g.Program.Server().Connections() == 2 })
-			publishPaced(t, g, good, 512, func() bool { return metricValue(evicted) > 0 })
-			waitFor(t, 10*time.Second, "send-timeout eviction", func() bool {
-				return metricValue(evicted) == 1 &&
-					metricValue(m.ConnectionsClosed.WithLabelValues("send_timeout")) == 1 &&
+			// 16 MiB: four times what the socket buffers can take, so the
+			// slow client's writer blocks for good; then publishing stops.
+			n := publishPaced(t, g, good, 512, func() bool { return metricValue(evicted) > 0 })
+			stopped := time.Now()
+			waitFor(t, 10*time.Second, "send-timeout eviction", func() bool { return metricValue(evicted) == 1 })
+			// The blocked write started at the latest when publishing
+			// stopped, so the eviction follows within about one send timeout.
+			if took := time.Since(stopped); took > sendTimeout+2*time.Second {
+				t.Fatalf("evicted %v after the last publish; send timeout is %v", took, sendTimeout)
+			}
+			waitFor(t, 10*time.Second, "closed{send_timeout}", func() bool {
+				return metricValue(m.ConnectionsClosed.WithLabelValues("send_timeout")) == 1 &&
 					g.Program.Server().Connections() == 1
 			})
 			expectStreamEnded(t, slow)
+			t.Logf("published %d events of %d KiB before the eviction", n, len(bigEvent)>>10)
 			id := publish(t, g, "spools:updates", "after")
 			expectEvent(t, good, "message", id, "after")
 			if got := metricValue(m.Evicted.WithLabelValues("queue_full")); got != 0 {
@@ -235,6 +244,9 @@ func TestPathsQueueFull(t *testing.T) {
 					g.Program.Server().Connections() == 1
 			})
 			expectStreamEnded(t, slow)
+			if got := metricValue(m.Evicted.WithLabelValues("send_timeout")); got != 0 {
+				t.Fatalf("evicted{send_timeout} = %v, want 0", got)
+			}
 			id := publish(t, g, "spools:updates", "after")
 			expectEvent(t, good, "message", id, "after")
 		})

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ssegate/ssegate/gateway"
 	"github.com/ssegate/ssegate/internal/broker"
@@ -49,16 +48,7 @@ func streamURL(g *harness.Gateway, query string) string {
 }
 
 // metricValue reads a counter or gauge.
-func metricValue(m prometheus.Metric) float64 {
-	var out dto.Metric
-	if err := m.Write(&out); err != nil {
-		panic(fmt.Sprintf("reading metric: %v", err))
-	}
-	if c := out.GetCounter(); c != nil {
-		return c.GetValue()
-	}
-	return out.GetGauge().GetValue()
-}
+func metricValue(m prometheus.Metric) float64 { return gateway.MetricValue(m) }
 
 // waitFor polls cond until it holds or timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
