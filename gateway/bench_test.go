@@ -28,7 +28,7 @@ func BenchmarkFanout(b *testing.B) {
 			openTopic(b, h, "t", streamid.Zero)
 			conns := make([]*conn, n)
 			for i := range conns {
-				conns[i] = newConn(fmt.Sprint(i), []string{"t"}, drainEvery+1, func() {})
+				conns[i] = newConn(fmt.Sprint(i), []string{"t"}, drainEvery+1, func(int) {})
 				h.join(conns[i])
 			}
 			drain := func() {
@@ -74,7 +74,7 @@ func BenchmarkFanout(b *testing.B) {
 func BenchmarkEnqueueTake(b *testing.B) {
 	f := newFrame("t", sid(1), true, "", benchData, time.Time{})
 	b.Run("same goroutine/batch16", func(b *testing.B) {
-		c := newConn("c", []string{"t"}, 64, func() {})
+		c := newConn("c", []string{"t"}, 64, func(int) {})
 		b.ReportAllocs()
 		for i := range b.N {
 			c.enqueue(f)
@@ -85,7 +85,7 @@ func BenchmarkEnqueueTake(b *testing.B) {
 		}
 	})
 	b.Run("writer goroutine", func(b *testing.B) {
-		c := newConn("c", []string{"t"}, 1<<30, func() {})
+		c := newConn("c", []string{"t"}, 1<<30, func(int) {})
 		done := make(chan int)
 		go func() { // the writer: takes until it has seen b.N frames
 			got := 0

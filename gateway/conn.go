@@ -28,7 +28,7 @@ type conn struct {
 	slots    []int    // position in each hub topic's member list (hub-owned)
 	maxQueue int
 	notify   chan struct{} // capacity 1: something to do
-	dropped  func()        // counts a frame lost to a full queue
+	dropped  func(n int)   // counts events an evicted slow client misses
 
 	mu       sync.Mutex
 	queue    []*frame
@@ -57,7 +57,7 @@ type conn struct {
 	onFinish   func(reason string) // releases what the stream held
 }
 
-func newConn(id string, topics []string, maxQueue int, dropped func()) *conn {
+func newConn(id string, topics []string, maxQueue int, dropped func(n int)) *conn {
 	c := &conn{
 		id:       id,
 		topics:   topics,
@@ -140,18 +140,27 @@ func (c *conn) expire() {
 }
 
 // enqueue adds f without blocking, or closes the connection when its queue
-// is full.
+// is full. An evicted slow client's queue is never written (it resumes from
+// the last event it has), so everything it misses is counted as dropped:
+// what was queued, f, and what arrives until it leaves its topics.
 func (c *conn) enqueue(f *frame) {
 	c.mu.Lock()
 	if c.closed {
+		slow := c.reason == reasonSlow
 		c.mu.Unlock()
+		if slow {
+			c.dropped(1)
+		}
 		return
 	}
 	if len(c.queue) >= c.maxQueue {
+		lost := len(c.queue) + 1
+		clear(c.queue)
+		c.queue = c.queue[:0]
 		c.closed, c.reason, c.aborted = true, reasonSlow, true
 		abort := c.abort
 		c.mu.Unlock()
-		c.dropped()
+		c.dropped(lost)
 		c.wake()
 		if abort != nil {
 			// The writer is most likely blocked on a client that does not

@@ -36,15 +36,17 @@ func TestConnEnqueueQueueFull(t *testing.T) {
 	}{
 		{"below limit", 4, 3, 3, false, 0},
 		{"at limit", 4, 4, 4, false, 0},
-		{"one over closes as slow", 4, 5, 4, true, 1},
-		{"far over counts the first loss only", 4, 50, 4, true, 1},
-		{"queue of one", 1, 2, 1, true, 1},
+		// The queue of an evicted client is dropped with the event that
+		// overflowed it, and so is every later event.
+		{"one over closes as slow", 4, 5, 0, true, 5},
+		{"far over counts every event missed", 4, 50, 0, true, 50},
+		{"queue of one", 1, 2, 0, true, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			drops := 0
-			c := newConn("c", []string{"t"}, tt.maxQueue, func() { drops++ })
+			c := newConn("c", []string{"t"}, tt.maxQueue, func(n int) { drops += n })
 			for i := range tt.enqueue {
 				c.enqueue(testFrame(uint64(i + 1)))
 			}
@@ -64,7 +66,7 @@ func TestConnEnqueueQueueFull(t *testing.T) {
 
 func TestConnTakeSwapsQueue(t *testing.T) {
 	t.Parallel()
-	c := newConn("c", []string{"t"}, 8, func() {})
+	c := newConn("c", []string{"t"}, 8, func(int) {})
 	c.enqueue(testFrame(1))
 	c.enqueue(testFrame(2))
 	w := c.take()
@@ -86,7 +88,7 @@ func TestConnTakeSwapsQueue(t *testing.T) {
 
 func TestConnCloseFirstReasonWins(t *testing.T) {
 	t.Parallel()
-	c := newConn("c", []string{"t"}, 1, func() {})
+	c := newConn("c", []string{"t"}, 1, func(int) {})
 	c.close(reasonError)
 	c.close(reasonShutdown)
 	c.enqueue(testFrame(1)) // ignored once closed
@@ -113,7 +115,7 @@ func TestConnPingOnlyAfterSilence(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			c := newConn("c", []string{"t"}, 1, func() {})
+			c := newConn("c", []string{"t"}, 1, func(int) {})
 			if !tt.lastWrite.IsZero() {
 				c.lastWrite.Store(tt.lastWrite.UnixNano())
 			}
@@ -130,7 +132,7 @@ func TestConnPingOnlyAfterSilence(t *testing.T) {
 
 func TestConnDrain(t *testing.T) {
 	t.Parallel()
-	c := newConn("c", []string{"t"}, 1, func() {})
+	c := newConn("c", []string{"t"}, 1, func(int) {})
 	c.drain()
 	if !woken(c) {
 		t.Fatal("drain did not wake the writer")
@@ -183,7 +185,7 @@ func TestConnWriteReason(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			aborted := false
-			c := newConn("c", []string{"t"}, 1, func() {})
+			c := newConn("c", []string{"t"}, 1, func(int) {})
 			c.setAbort(func() { aborted = true })
 			if tt.overflow {
 				c.enqueue(testFrame(1))

@@ -57,7 +57,7 @@ func TestHubDispatchOrdersAndDeduplicates(t *testing.T) {
 			t.Parallel()
 			h := newTestHub()
 			openTopic(t, h, "t", sid(tt.known))
-			c := newConn("c", []string{"t"}, 100, func() {})
+			c := newConn("c", []string{"t"}, 100, func(int) {})
 			h.join(c)
 			for _, m := range tt.in {
 				h.message("t", m.payload())
@@ -126,7 +126,7 @@ func TestHubHoldRelease(t *testing.T) {
 			t.Parallel()
 			h := newTestHub()
 			openTopic(t, h, "t", sid(1))
-			c := newConn("c", []string{"t"}, 100, func() {})
+			c := newConn("c", []string{"t"}, 100, func(int) {})
 			h.join(c)
 			gen, ok := h.hold("t")
 			if !ok {
@@ -168,7 +168,7 @@ func TestHubReleaseFailsWhenHeldMessagesOverflowed(t *testing.T) {
 	t.Parallel()
 	h := newTestHub()
 	openTopic(t, h, "t", sid(0))
-	c := newConn("c", []string{"t"}, 2*maxPending, func() {})
+	c := newConn("c", []string{"t"}, 2*maxPending, func(int) {})
 	h.join(c)
 	gen, _ := h.hold("t")
 	for i := range maxPending + 1 {
@@ -192,7 +192,7 @@ func TestHubReleaseKnownPosition(t *testing.T) {
 	t.Parallel()
 	h := newTestHub()
 	h.open("t")
-	c := newConn("c", []string{"t"}, 100, func() {})
+	c := newConn("c", []string{"t"}, 100, func(int) {})
 	// Messages that were published before the topic's newest ID (known)
 	// are in history: they must not be delivered live again.
 	h.message("t", envMsg(sid(3), ""))
@@ -268,7 +268,7 @@ func TestHubMembersRandomJoinLeave(t *testing.T) {
 					if len(mine) == 0 {
 						mine = topics[:1]
 					}
-					c := newConn(fmt.Sprint(op), mine, 4, func() {})
+					c := newConn(fmt.Sprint(op), mine, 4, func(int) {})
 					h.join(c)
 					live = append(live, c)
 					for _, name := range mine {
@@ -316,7 +316,7 @@ func TestHubMembersConcurrentJoinLeave(t *testing.T) {
 					continue
 				}
 				sub := slices.Clone(topics[rng.IntN(len(topics)):])
-				c := newConn(fmt.Sprintf("w%d-%d", w, r), sub, 1024, func() {}) // never full
+				c := newConn(fmt.Sprintf("w%d-%d", w, r), sub, 1024, func(int) {}) // never full
 				h.join(c)
 				mine = append(mine, c)
 			}
@@ -360,8 +360,8 @@ func TestHubEvictTopic(t *testing.T) {
 	h := newTestHub()
 	openTopic(t, h, "a", streamid.Zero)
 	openTopic(t, h, "b", streamid.Zero)
-	ca := newConn("ca", []string{"a"}, 4, func() {})
-	cb := newConn("cb", []string{"b"}, 4, func() {})
+	ca := newConn("ca", []string{"a"}, 4, func(int) {})
+	cb := newConn("cb", []string{"b"}, 4, func(int) {})
 	h.join(ca)
 	h.join(cb)
 	h.evictTopic("a", reasonError)
@@ -381,7 +381,7 @@ func TestHubRebase(t *testing.T) {
 	t.Parallel()
 	h := newTestHub()
 	openTopic(t, h, "r", streamid.Zero)
-	old := newConn("old", []string{"r"}, 8, func() {})
+	old := newConn("old", []string{"r"}, 8, func(int) {})
 	h.join(old)
 	h.message("r", envMsg(sid(100), "before the loss"))
 	gen, _ := h.hold("r")
@@ -393,7 +393,7 @@ func TestHubRebase(t *testing.T) {
 	if last, _ := h.lastID("r"); last != sid(5) {
 		t.Fatalf("position after the rebase = %v, want 5-0", last)
 	}
-	joined := newConn("joined", []string{"r"}, 8, func() {})
+	joined := newConn("joined", []string{"r"}, 8, func(int) {})
 	if snap := h.join(joined); snap[0] != sid(5) {
 		t.Fatalf("join position %v, want 5-0", snap[0])
 	}
@@ -426,7 +426,7 @@ func TestHubStartupHoldOvertaken(t *testing.T) {
 	if last, _ := h.lastID("t"); last != sid(7) {
 		t.Fatalf("position after the failed release = %v, want 7-0", last)
 	}
-	c := newConn("c", []string{"t"}, 100, func() {})
+	c := newConn("c", []string{"t"}, 100, func(int) {})
 	h.join(c)
 	h.message("t", envMsg(sid(9), "live")) // held: the backfill has not caught up
 	if n := len(c.take().frames); n != 0 {

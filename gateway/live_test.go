@@ -24,7 +24,7 @@ func TestLiveDrainWinsOverCancelledRequest(t *testing.T) {
 	cancel()
 	for i := range 32 { // a random choice would fail one of these
 		rec := httptest.NewRecorder()
-		cn := newConn("c", []string{"t"}, 4, func() {})
+		cn := newConn("c", []string{"t"}, 4, func(int) {})
 		cn.drain()
 		w := &streamWriter{rc: http.NewResponseController(rec), w: rec, timeout: time.Second, last: &cn.lastWrite}
 		reason := s.live(ctx, w, cn, positions{streamid.Zero}, nil)
@@ -42,7 +42,7 @@ func TestLiveCancelledRequestEndsNormally(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	rec := httptest.NewRecorder()
-	cn := newConn("c", []string{"t"}, 4, func() {})
+	cn := newConn("c", []string{"t"}, 4, func(int) {})
 	w := &streamWriter{rc: http.NewResponseController(rec), w: rec, timeout: time.Second, last: &cn.lastWrite}
 	if reason := s.live(ctx, w, cn, positions{streamid.Zero}, nil); reason != reasonNormal || rec.Body.Len() != 0 {
 		t.Fatalf("reason %q, body %q", reason, rec.Body.String())
@@ -59,7 +59,7 @@ func TestLiveQueueOverflowWinsOverCancelledRequest(t *testing.T) {
 	cancel()
 	for i := range 32 { // a random choice would fail one of these
 		rec := httptest.NewRecorder()
-		cn := newConn("c", []string{"t"}, 1, func() {})
+		cn := newConn("c", []string{"t"}, 1, func(int) {})
 		cn.enqueue(newFrame("t", streamid.ID{Ms: 1}, true, "", []byte("x"), time.Time{}))
 		cn.enqueue(newFrame("t", streamid.ID{Ms: 2}, true, "", []byte("x"), time.Time{}))
 		w := &streamWriter{rc: http.NewResponseController(rec), w: rec, timeout: time.Second, last: &cn.lastWrite}

@@ -157,7 +157,7 @@ func wireConn(t testing.TB, nc *net.TCPConn, maxQueue int) (*conn, *finishes) {
 	if err != nil {
 		t.Fatalf("raw conn: %v", err)
 	}
-	c := newConn("c", []string{"t"}, maxQueue, func() {})
+	c := newConn("c", []string{"t"}, maxQueue, func(int) {})
 	c.wire = &wire{nc: nc, raw: raw}
 	c.setAbort(func() { _ = nc.SetWriteDeadline(time.Now()) })
 	f := &finishes{reason: make(chan string, 1)}
@@ -457,7 +457,7 @@ func TestRunQueueFIFO(t *testing.T) {
 	q := runQueue{wake: make(chan struct{}, 1)}
 	cs := make([]*conn, 51)
 	for i := range cs {
-		cs[i] = newConn(strconv.Itoa(i), []string{"t"}, 1, func() {})
+		cs[i] = newConn(strconv.Itoa(i), []string{"t"}, 1, func(int) {})
 	}
 	ctx := context.Background()
 	next := 0
@@ -490,7 +490,7 @@ func TestRunQueueFIFO(t *testing.T) {
 func TestRunQueueBacklogStaysBounded(t *testing.T) {
 	t.Parallel()
 	q := runQueue{wake: make(chan struct{}, 1)}
-	c := newConn("c", []string{"t"}, 1, func() {})
+	c := newConn("c", []string{"t"}, 1, func(int) {})
 	const backlog = 100
 	for range backlog {
 		q.push(c)
@@ -516,7 +516,7 @@ func TestRunQueueConcurrent(t *testing.T) {
 	index := map[*conn][2]int{}
 	for p := range cs {
 		for i := range perProducer {
-			c := newConn(fmt.Sprintf("%d-%d", p, i), []string{"t"}, 1, func() {})
+			c := newConn(fmt.Sprintf("%d-%d", p, i), []string{"t"}, 1, func(int) {})
 			cs[p] = append(cs[p], c)
 			index[c] = [2]int{p, i}
 		}
@@ -743,7 +743,7 @@ func TestStreamOverTLSIsNotPooled(t *testing.T) {
 func TestClockTinyPingInterval(t *testing.T) {
 	t.Parallel()
 	s := New(membroker.New(broker.HistoryConfig{}), Config{PingInterval: time.Nanosecond, Writers: -1})
-	cn := newConn("c", []string{"t"}, 4, func() {})
+	cn := newConn("c", []string{"t"}, 4, func(int) {})
 	s.hub.join(cn)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -790,7 +790,7 @@ func TestConnOwnershipProtocol(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			p := &pool{queue: runQueue{wake: make(chan struct{}, 1)}}
-			c := newConn("c", []string{"t"}, 4, func() {})
+			c := newConn("c", []string{"t"}, 4, func(int) {})
 			c.adopt(p)
 			if got := p.queue.pop(context.Background()); got != c {
 				t.Fatal("adopt did not queue the connection")

@@ -70,7 +70,7 @@ func (s *Server) stream(c echo.Context) error {
 		return httperr.Unavailable("redis_unavailable", "the event broker is unavailable; retry later", s.cfg.Retry)
 	}
 
-	cn := newConn(s.nextID(), topics, s.cfg.QueueSize, s.metrics.QueueDropped.Inc)
+	cn := newConn(s.nextID(), topics, s.cfg.QueueSize, func(n int) { s.metrics.QueueDropped.Add(float64(n)) })
 	cn.expires = auth.expires
 	snap := s.hub.join(cn)
 	log := s.log.With("conn", cn.id)
