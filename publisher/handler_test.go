@@ -177,6 +177,50 @@ func TestRefusedRequests(t *testing.T) {
 	}
 }
 
+// TestEventTooLarge: the limit on event data applies to the data as it is
+// stored and delivered, below the body limit, on both routes: at the limit
+// it is published, one byte over gets 413 event_too_large and publishes
+// nothing. A spool event's data is its re-encoding, where "<" takes six
+// bytes.
+func TestEventTooLarge(t *testing.T) {
+	t.Parallel()
+	const maxEvent = 200
+	generic := func(n int) string { // data of exactly n bytes: a JSON string
+		return `{"topic":"big","data":"` + strings.Repeat("x", n-2) + `"}`
+	}
+	spool := `{"event_type":"TOMAR","tag_spool":"SP-1","worker_nombre":"` + strings.Repeat("<", 40) + `"}`
+	tests := []struct {
+		name   string
+		path   string
+		body   string
+		status int
+	}{
+		{"data at the limit", "/v1/events", generic(maxEvent), http.StatusAccepted},
+		{"data one byte over", "/v1/events", generic(maxEvent + 1), http.StatusRequestEntityTooLarge},
+		{"spool event growing past the limit when encoded", "/publish", spool, http.StatusRequestEntityTooLarge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := startServer(t, Config{MaxBodyBytes: testMaxBody, MaxEventBytes: maxEvent})
+			if len(tc.body) > testMaxBody {
+				t.Fatalf("body of %d bytes is over the body limit", len(tc.body))
+			}
+			r := s.post(t, tc.path, tc.body, nil)
+			if tc.status == http.StatusAccepted {
+				if r.status != tc.status || s.store.calls.Load() != 1 {
+					t.Fatalf("status %d with %d publishes, want 202 and 1: %s", r.status, s.store.calls.Load(), r.body)
+				}
+				return
+			}
+			wantError(t, r, tc.status, "event_too_large")
+			if n := s.store.calls.Load(); n != 0 {
+				t.Fatalf("%d publish calls reached the broker, want 0", n)
+			}
+		})
+	}
+}
+
 // TestSpoolPublished checks what /publish puts on spools:updates: exactly
 // the old system's five keys, null for absent optional fields, the
 // timestamp kept verbatim or filled with the current UTC time.

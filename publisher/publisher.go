@@ -26,6 +26,8 @@ import (
 
 	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/httperr"
+	"github.com/ssegate/ssegate/internal/requestid"
+	"github.com/ssegate/ssegate/internal/topic"
 )
 
 // Store is what the publisher needs from the broker; redisbroker and
@@ -44,7 +46,8 @@ type Authorizer interface {
 // Config tunes the publisher.
 type Config struct {
 	MaxBodyBytes   int64         // larger bodies get 413; default 64 KiB
-	MaxTopicLen    int           // default 128
+	MaxEventBytes  int64         // larger event data (as stored and delivered) gets 413; default 64 KiB
+	MaxTopicLen    int           // default topic.MaxLen
 	PublishTimeout time.Duration // bound on one broker call; default 5 s
 	RetryAfter     time.Duration // suggested wait on 503; default 1 s
 	// Auth checks callers; nil accepts everyone (the explicit anonymous mode).
@@ -67,8 +70,11 @@ func New(store Store, cfg Config) *Server {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 64 << 10
 	}
+	if cfg.MaxEventBytes <= 0 {
+		cfg.MaxEventBytes = 64 << 10
+	}
 	if cfg.MaxTopicLen <= 0 {
-		cfg.MaxTopicLen = 128
+		cfg.MaxTopicLen = topic.MaxLen
 	}
 	if cfg.PublishTimeout <= 0 {
 		cfg.PublishTimeout = 5 * time.Second
@@ -206,6 +212,12 @@ func validIdempotencyKey(k string) bool {
 // publish makes the broker call. identity is the request content an
 // Idempotency-Key is bound to (with the endpoint, topic and event name).
 func (s *Server) publish(c echo.Context, endpoint string, start time.Time, req broker.PublishRequest, identity []byte) error {
+	if int64(len(req.Data)) > s.cfg.MaxEventBytes {
+		// The body fit, but the data as delivered does not (a spool
+		// event's strings grow when re-encoded, e.g. "<" becomes "\u003c").
+		s.metrics.ValidationFailures.WithLabelValues("event_too_large").Inc()
+		return httperr.New(http.StatusRequestEntityTooLarge, "event_too_large", fmt.Sprintf("the event data is larger than %d bytes", s.cfg.MaxEventBytes))
+	}
 	req.AcceptedAt = s.cfg.Now()
 	if key := c.Request().Header.Get("Idempotency-Key"); key != "" {
 		if !validIdempotencyKey(key) {
@@ -227,7 +239,7 @@ func (s *Server) publish(c echo.Context, endpoint string, start time.Time, req b
 		return httperr.New(http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used for a different event")
 	case errors.Is(err, broker.ErrUnavailable):
 		s.metrics.RedisErrors.Inc()
-		s.log.Warn("publish failed: broker unavailable", "topic", req.Topic, "err", err)
+		s.log.Warn("publish failed: broker unavailable", "req", requestid.Of(c), "topic", req.Topic, "err", err)
 		return httperr.Unavailable("redis_unavailable", "the event broker is unavailable; the event was not confirmed: retry later with the same Idempotency-Key", s.cfg.RetryAfter)
 	case err != nil:
 		s.metrics.RedisErrors.Inc()
@@ -240,7 +252,7 @@ func (s *Server) publish(c echo.Context, endpoint string, start time.Time, req b
 		return c.JSON(http.StatusOK, body)
 	}
 	s.metrics.Published.WithLabelValues(endpoint).Inc()
-	s.log.Debug("published", "topic", req.Topic, "id", body.ID, "receivers", res.Receivers)
+	s.log.Debug("published", "req", requestid.Of(c), "topic", req.Topic, "id", body.ID, "receivers", res.Receivers)
 	return c.JSON(http.StatusAccepted, body)
 }
 

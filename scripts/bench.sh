@@ -12,7 +12,7 @@ command -v redis-server >/dev/null || ./scripts/test-deps.sh
 echo "== Go benchmarks"
 go test -run '^$' -bench . -benchmem -benchtime 1s \
   ./internal/sse ./gateway ./internal/loadgen | tee "$out/go-bench.txt"
-REQUIRE_REDIS=1 go test -run '^$' -bench 'Replay' -benchmem -benchtime 3x ./test/integration/ | tee "$out/replay-bench.txt" || true
+REQUIRE_REDIS=1 go test -run '^$' -bench 'Replay' -benchmem -benchtime 3x ./test/integration/ | tee "$out/replay-bench.txt"
 
 echo "== building"
 CGO_ENABLED=0 go build -trimpath -o bin/ ./cmd/gateway ./cmd/publisher ./cmd/ssebench

@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	cfg.Logger = log
 	cfg.RedisURL, cfg.Sharded, cfg.SentinelMaster = common.RedisURL, common.Sharded, common.SentinelMaster
 	cfg.History, cfg.ShutdownGrace, cfg.HTTP = common.History, common.ShutdownGrace, common.HTTP
+	cfg.MaxTopicLen = common.MaxTopicLen
 	if cfg.CORSOrigins, err = gateway.ParseCORSOrigins(config.List(origins)); err != nil {
 		return err
 	}
@@ -92,7 +93,10 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			log.Warn("embedded mode: POST /publish and /v1/events are served without authentication " +
 				"(set SSEGATE_PUBLISH_TOKENS or a JWT key to require it)")
 		}
-		publisher.New(b, publisher.Config{Logger: log, Registry: reg, Auth: pubAuth}).Register(e)
+		publisher.New(b, publisher.Config{
+			Logger: log, Registry: reg, Auth: pubAuth, MaxTopicLen: common.MaxTopicLen,
+			MaxBodyBytes: common.MaxBodyBytes, MaxEventBytes: common.MaxEventBytes,
+		}).Register(e)
 	}
 	p, err := gateway.NewProgram(cfg)
 	if err != nil {

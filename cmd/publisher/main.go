@@ -27,7 +27,6 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	var (
 		cfg     publisher.ProgramConfig
 		common  service.Common
-		maxBody int
 		authSet auth.Settings
 	)
 	s := config.New("publisher", lookup)
@@ -39,8 +38,6 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		ShutdownGrace: 10 * time.Second,
 		MaxLenHelp:    "events kept per topic (approximate, MAXLEN ~)",
 	})
-	s.Duration(&cfg.History.IdempotencyTTL, "idempotency-ttl", "SSEGATE_IDEMPOTENCY_TTL", 24*time.Hour, "how long an Idempotency-Key is remembered")
-	s.Int(&maxBody, "max-body-bytes", "SSEGATE_MAX_BODY_BYTES", 64<<10, "largest publish body; larger gets 413")
 	authSet.BindPublish(s)
 	authSet.BindJWT(s)
 	if err := s.Parse(args); err != nil {
@@ -52,9 +49,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	cfg.Logger = log
 	cfg.RedisURL, cfg.Sharded, cfg.SentinelMaster = common.RedisURL, common.Sharded, common.SentinelMaster
-	cfg.History.MaxLen, cfg.History.MaxAge = common.History.MaxLen, common.History.MaxAge
-	cfg.ShutdownGrace, cfg.HTTP = common.ShutdownGrace, common.HTTP
-	cfg.MaxBodyBytes = int64(maxBody)
+	cfg.History, cfg.ShutdownGrace, cfg.HTTP = common.History, common.ShutdownGrace, common.HTTP
+	cfg.MaxBodyBytes, cfg.MaxEventBytes, cfg.MaxTopicLen = common.MaxBodyBytes, common.MaxEventBytes, common.MaxTopicLen
 	if cfg.Auth, err = authSet.Publisher(log); err != nil {
 		return err
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/ssegate/ssegate/internal/requestid"
 )
 
 // Error is an error with its HTTP answer.
@@ -93,7 +95,7 @@ func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 				e.Message = msg
 			}
 		default:
-			log.Error("internal error", "path", c.Path(), "err", err)
+			log.Error("internal error", "req", requestid.Of(c), "path", c.Path(), "err", err)
 			e = New(http.StatusInternalServerError, "internal", "internal server error")
 		}
 		if c.Request().Method == http.MethodHead {
@@ -101,7 +103,7 @@ func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		if werr := Write(c, e); werr != nil {
-			log.Debug("writing error response", "err", werr)
+			log.Debug("writing error response", "req", requestid.Of(c), "err", werr)
 		}
 	}
 }

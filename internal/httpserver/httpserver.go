@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ssegate/ssegate/internal/httperr"
+	"github.com/ssegate/ssegate/internal/requestid"
 )
 
 // Options configures a server.
@@ -95,11 +96,13 @@ func NewEcho(opts Options) *echo.Echo {
 		reg = prometheus.NewRegistry()
 	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	// Metrics first, so a panic that Recover turns into a 500 is counted.
+	// Request ids first, so every log line of a request can carry one.
+	e.Use(requestid.Middleware(opts.StreamRoutes...))
+	// Metrics next, so a panic that Recover turns into a 500 is counted.
 	e.Use(requestMetrics(reg, opts.StreamRoutes))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-			log.Error("panic in handler", "path", c.Path(), "err", err, "stack", string(stack))
+			log.Error("panic in handler", "req", requestid.Of(c), "path", c.Path(), "err", err, "stack", string(stack))
 			return err
 		},
 	}))

@@ -20,6 +20,7 @@ import (
 	"github.com/ssegate/ssegate/internal/config"
 	"github.com/ssegate/ssegate/internal/httpserver"
 	"github.com/ssegate/ssegate/internal/logging"
+	"github.com/ssegate/ssegate/internal/topic"
 )
 
 // RunFunc runs a program with its arguments (without the program name), an
@@ -49,7 +50,8 @@ type Defaults struct {
 	MaxLenHelp    string
 }
 
-// Common are the settings every service has.
+// Common are the settings every service has. The publish limits are here
+// too: the gateway serves the publish API in embedded mode.
 type Common struct {
 	Listen         string
 	RedisURL       string
@@ -58,8 +60,15 @@ type Common struct {
 	History        broker.HistoryConfig
 	ShutdownGrace  time.Duration
 	HTTP           httpserver.Options
+	// MaxTopicLen bounds topic names (bytes), for subscribing and publishing.
+	MaxTopicLen int
+	// MaxBodyBytes bounds a publish request's body, MaxEventBytes the
+	// event's data as it is stored and delivered.
+	MaxBodyBytes, MaxEventBytes int64
 
 	maxLen         int
+	maxBody        int
+	maxEvent       int
 	trusted        string
 	logLevel       string
 	logFormat      string
@@ -76,6 +85,10 @@ func (c *Common) Bind(s *config.Set, d Defaults) {
 	s.String(&c.SentinelMaster, "redis-sentinel-master", "SSEGATE_REDIS_SENTINEL_MASTER", "", "Sentinel master set; makes the URL's addresses Sentinels")
 	s.Int(&c.maxLen, "history-maxlen", "SSEGATE_HISTORY_MAXLEN", int(broker.DefaultHistory().MaxLen), d.MaxLenHelp)
 	s.Duration(&c.History.MaxAge, "history-max-age", "SSEGATE_HISTORY_MAX_AGE", 0, "drop history older than this (0 = no age limit)")
+	s.Duration(&c.History.IdempotencyTTL, "idempotency-ttl", "SSEGATE_IDEMPOTENCY_TTL", broker.DefaultHistory().IdempotencyTTL, "how long an Idempotency-Key is remembered")
+	s.Int(&c.MaxTopicLen, "max-topic-len", "SSEGATE_MAX_TOPIC_LEN", topic.MaxLen, "longest topic name in bytes (ASCII letters, digits and :_-./@=+)")
+	s.Int(&c.maxBody, "max-body-bytes", "SSEGATE_MAX_BODY_BYTES", 64<<10, "largest publish body; larger gets 413")
+	s.Int(&c.maxEvent, "max-event-bytes", "SSEGATE_MAX_EVENT_BYTES", 64<<10, "largest event data as stored and delivered; larger gets 413")
 	s.Duration(&c.ShutdownGrace, "shutdown-grace", "SSEGATE_SHUTDOWN_GRACE", d.ShutdownGrace, "longest time from SIGTERM to exit")
 	s.String(&c.trusted, "trusted-proxies", "SSEGATE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
 	s.Duration(&c.HTTP.ReadHeaderTimeout, "read-header-timeout", "SSEGATE_READ_HEADER_TIMEOUT", 5*time.Second, "time a client has to send its request headers (slowloris guard)")
@@ -101,6 +114,10 @@ func (c *Common) Start(ctx context.Context, name, version, commit string, stdout
 		return nil, true, err
 	}
 	c.History.MaxLen = int64(c.maxLen)
+	c.MaxBodyBytes, c.MaxEventBytes = int64(c.maxBody), int64(c.maxEvent)
+	if c.MaxTopicLen <= 0 || c.MaxTopicLen > topic.MaxLenLimit {
+		return nil, true, fmt.Errorf("max-topic-len %d: want 1 to %d", c.MaxTopicLen, topic.MaxLenLimit)
+	}
 	c.HTTP.MaxHeaderBytes = c.maxHeaderBytes
 	if c.HTTP.TrustedProxies, err = httpserver.ParseCIDRs(c.trusted); err != nil {
 		return nil, true, err

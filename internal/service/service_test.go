@@ -43,7 +43,12 @@ func TestStart(t *testing.T) {
 		{name: "healthcheck against nothing fails", args: []string{"-healthcheck", "-listen", "127.0.0.1:" + closedPort}, wantDone: true, wantErr: "healthcheck"},
 		{name: "bad trusted proxy", env: map[string]string{"SSEGATE_TRUSTED_PROXIES": "10.0.0.0/99"}, wantDone: true, wantErr: "trusted proxy"},
 		{name: "bad log level", args: []string{"-log-level", "loud"}, wantDone: true, wantErr: "log level"},
-		{name: "runs", env: map[string]string{"SSEGATE_HISTORY_MAXLEN": "42", "SSEGATE_TRUSTED_PROXIES": "127.0.0.1"}},
+		{name: "topic length 0", args: []string{"-max-topic-len", "0"}, wantDone: true, wantErr: "max-topic-len"},
+		{name: "topic length over the limit", env: map[string]string{"SSEGATE_MAX_TOPIC_LEN": "1025"}, wantDone: true, wantErr: "max-topic-len"},
+		{name: "runs", env: map[string]string{
+			"SSEGATE_HISTORY_MAXLEN": "42", "SSEGATE_TRUSTED_PROXIES": "127.0.0.1", "SSEGATE_IDEMPOTENCY_TTL": "1h",
+			"SSEGATE_MAX_TOPIC_LEN": "64", "SSEGATE_MAX_BODY_BYTES": "1000", "SSEGATE_MAX_EVENT_BYTES": "900",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,7 +66,9 @@ func TestStart(t *testing.T) {
 				t.Fatalf("stdout %q, want %q", out.String(), tt.wantOut)
 			}
 			if !done {
-				if log == nil || c.History.MaxLen != 42 || len(c.HTTP.TrustedProxies) != 1 || c.HTTP.MaxHeaderBytes != 16<<10 || c.Listen != ":9999" || c.ShutdownGrace != 3*time.Second {
+				if log == nil || c.History.MaxLen != 42 || c.History.IdempotencyTTL != time.Hour || len(c.HTTP.TrustedProxies) != 1 ||
+					c.HTTP.MaxHeaderBytes != 16<<10 || c.Listen != ":9999" || c.ShutdownGrace != 3*time.Second ||
+					c.MaxTopicLen != 64 || c.MaxBodyBytes != 1000 || c.MaxEventBytes != 900 {
 					t.Fatalf("settings not applied: %+v", c)
 				}
 			}

@@ -21,6 +21,12 @@ const Default = "spools:updates"
 // MaxLen is the default longest topic name accepted.
 const MaxLen = 128
 
+// MaxLenLimit is the most a deployment may raise MaxLen to: a topic name is
+// in every channel message's routing and every history key, and a
+// connection's ids carry one position per topic, not its name, so names
+// stay short.
+const MaxLenLimit = 1024
+
 // ErrInvalid reports a topic name that is empty, too long or uses a character
 // outside the allowed set.
 var ErrInvalid = errors.New("invalid topic")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -260,5 +261,22 @@ func TestForwardedForReachesGateway(t *testing.T) {
 				t.Errorf("limit_ip rejections = %v, want %d", got, rejected)
 			}
 		})
+	}
+}
+
+// TestRequestIDThroughProxy: a publish through nginx gets a request id the
+// publisher answers in X-Request-Id: nginx's own $request_id (32 hex
+// digits) when the caller sent none, else the caller's.
+func TestRequestIDThroughProxy(t *testing.T) {
+	s := startStack(t, gateway.ProgramConfig{})
+	topic := uniqueTopic(t, "reqid")
+	body := map[string]any{"topic": topic, "data": 1}
+	nginxID := harness.Post(t, s.proxy.URL+"/v1/events", body)
+	if got := nginxID.Header.Get("X-Request-Id"); nginxID.Status != http.StatusAccepted || !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(got) {
+		t.Fatalf("publish without an id: %d, X-Request-Id %q, want 202 and nginx's $request_id", nginxID.Status, got)
+	}
+	mine := harness.Post(t, s.proxy.URL+"/v1/events", body, "X-Request-Id", "backend-7")
+	if got := mine.Header.Get("X-Request-Id"); mine.Status != http.StatusAccepted || got != "backend-7" {
+		t.Fatalf("publish with an id: %d, X-Request-Id %q, want 202 and backend-7", mine.Status, got)
 	}
 }

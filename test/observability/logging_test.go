@@ -133,6 +133,38 @@ func TestConnectionLogLinesCarryConnID(t *testing.T) {
 	}
 }
 
+// TestPublishLogLinesCarryRequestID: a publish's log lines carry the id its
+// response returns in X-Request-Id: a generated one, or the caller's own.
+func TestPublishLogLinesCarryRequestID(t *testing.T) {
+	t.Parallel()
+	g, logs := startLoggedGateway(t, slog.LevelDebug)
+	generated := harness.PublishEvent(t, g.URL, "obs:req", "one")
+	mine := harness.Post(t, g.URL+"/v1/events", map[string]any{"topic": "obs:req", "data": "two"}, "X-Request-Id", "caller-42")
+	if mine.Status != http.StatusAccepted {
+		t.Fatalf("publish with X-Request-Id: %d %s", mine.Status, mine.Body)
+	}
+	want := map[string]string{ // stream id → request id
+		generated.ID: generated.Header.Get("X-Request-Id"),
+		mine.ID:      "caller-42",
+	}
+	if want[generated.ID] == "" || want[generated.ID] == "caller-42" || mine.Header.Get("X-Request-Id") != "caller-42" {
+		t.Fatalf("X-Request-Id %q and %q, want a generated id and caller-42", want[generated.ID], mine.Header.Get("X-Request-Id"))
+	}
+	for _, rec := range logs.records(t) {
+		if rec["msg"] != "published" {
+			continue
+		}
+		id, _ := rec["id"].(string)
+		if req, _ := rec["req"].(string); req != want[id] {
+			t.Errorf("published %s logged req %q, want %q", id, req, want[id])
+		}
+		delete(want, id)
+	}
+	if len(want) != 0 {
+		t.Fatalf("no published line for %v", want)
+	}
+}
+
 // TestLogsHideCredentialsAndPayloads sends credentials in every place a
 // client puts them (Authorization header, cookie, access_token parameter)
 // and a distinctive event body, on streams and publishes (accepted and
