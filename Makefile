@@ -6,6 +6,7 @@ COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # Every test that needs a real server fails (never skips) when it is missing.
 export REQUIRE_REDIS=1
+export REQUIRE_SENTINEL=1
 export REQUIRE_NGINX=1
 export REQUIRE_PROMETHEUS=1
 export REQUIRE_BROWSER=1

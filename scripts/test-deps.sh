@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the programs the test suite runs for real: redis-server (every
-# Redis test), nginx (the proxy test), prometheus/promtool (the metrics test
-# and rule checks), chromium (the browser test) and docker-compose (compose
-# file validation; no Docker engine needed). Debian/Ubuntu only; needs root
+# Redis test), redis-sentinel (the Sentinel failover test), nginx (the proxy
+# test), prometheus/promtool (the metrics test and rule checks), chromium
+# (the browser test), node (the JS snippet's test) and docker-compose
+# (compose file validation; no Docker engine needed). Debian/Ubuntu only; needs root
 # or sudo. Does nothing for programs that are already installed.
 set -euo pipefail
 
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
+command -v redis-sentinel >/dev/null || need+=(redis-sentinel)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v promtool >/dev/null || need+=(prometheus)

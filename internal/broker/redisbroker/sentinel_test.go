@@ -20,8 +20,8 @@ import (
 
 // startSentinel runs a redis-sentinel monitoring primary as master set
 // "mymaster" (quorum 1, down after 1 s) and returns its address; cleanup
-// kills it. Without REQUIRE_SENTINEL=1 the test is skipped: CI images need
-// not carry the redis-sentinel package.
+// kills it. Without REQUIRE_SENTINEL=1 (which make test sets, and
+// scripts/test-deps.sh installs redis-sentinel for) the test is skipped.
 func startSentinel(t *testing.T, primary string) string {
 	t.Helper()
 	if os.Getenv("REQUIRE_SENTINEL") != "1" {
