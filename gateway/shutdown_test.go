@@ -145,8 +145,10 @@ func TestGracefulShutdown(t *testing.T) {
 			last = r.at
 		}
 	}
-	// Three streams over 900 ms close at about 0, 300 and 600 ms.
-	if spread := last.Sub(first); spread < drainWindow/3 {
+	// Three streams over 900 ms close at about 0, 300 and 600 ms; all at
+	// once would be within a few ms. (Client-side times: scheduling on a
+	// busy machine blurs them, so the bound is loose.)
+	if spread := last.Sub(first); spread < drainWindow/6 {
 		t.Fatalf("streams closed %v apart, want them spread over the %v drain window", spread, drainWindow)
 	}
 	if got := metricValue(srv.Metrics().ConnectionsClosed.WithLabelValues("shutdown")); got != streams {

@@ -3,65 +3,15 @@ package loadgen
 import (
 	"context"
 	"errors"
-	"net"
-	"os"
-	"os/exec"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/rueidis"
-)
 
-// startRedis runs a real redis-server on a free loopback port.
-func startRedis(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not installed (apt-get install -y redis-server)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel", "warning", "--dir", t.TempDir())
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waited := make(chan struct{})
-	go func() {
-		defer close(waited)
-		_ = cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-waited
-	})
-	// Wait (bounded) until it accepts connections.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			_ = c.Close()
-			return addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("redis-server on %s did not start: %v", addr, err)
-		}
-		select {
-		case <-waited:
-			t.Fatal("redis-server exited")
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
+	"github.com/ssegate/ssegate/internal/redistest"
+)
 
 // bridgeRedis makes the fake gateways forward raw Redis messages on topics,
 // like the real gateway does for a legacy publisher (`data: <payload>`, no
@@ -108,7 +58,7 @@ func bridgeRedis(t *testing.T, b *fakeBroker, addr string, topics []string) {
 }
 
 func TestRunRedisRawPublish(t *testing.T) {
-	addr := startRedis(t)
+	addr := redistest.Start(t).Addr()
 	d := startFake(t, 2, "")
 	cfg := testConfig(d)
 	cfg.Topics = 4

@@ -192,7 +192,9 @@ func TestSpoofedForwardedFor(t *testing.T) {
 // other clients get all 10,000.
 func TestSlowReaderIsEvicted(t *testing.T) {
 	const events, workers = 10000, 8
-	r := startRig(t, gateway.ProgramConfig{Config: gateway.Config{SendTimeout: time.Second, QueueSize: 512}})
+	// The control clients' queues must absorb a reader stalled by a busy
+	// machine; the slow client is evicted by the send timeout either way.
+	r := startRig(t, gateway.ProgramConfig{Config: gateway.Config{SendTimeout: time.Second, QueueSize: 1 << 14}})
 	const topic = "hard:firehose"
 	ctl := r.newControl(t, topic, 2)
 
@@ -262,7 +264,9 @@ func TestSlowReaderIsEvicted(t *testing.T) {
 // about two seconds gets a token-expired event when it does and is
 // closed; a client with a longer token keeps receiving.
 func TestTokenExpiresMidStream(t *testing.T) {
-	r := startRig(t, gateway.ProgramConfig{Config: gateway.Config{Auth: jwtSubscriber(t)}})
+	// Expiry is checked on the keepalive clock (every PingInterval/2, at
+	// most 1 s): a short interval keeps the check's own delay small.
+	r := startRig(t, gateway.ProgramConfig{Config: gateway.Config{Auth: jwtSubscriber(t), PingInterval: 400 * time.Millisecond}})
 	ctl := r.newControl(t, controlTopic, 1)
 	exp := time.Now().Add(2 * time.Second).Truncate(time.Second).Add(time.Second)
 	claims := subscribeClaims(0, controlTopic)

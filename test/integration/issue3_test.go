@@ -59,12 +59,18 @@ func TestResumeAfterMissing1000(t *testing.T) {
 			if len(missed) != 1000 {
 				t.Fatalf("history has %d events after %s, want 1000", len(missed), last)
 			}
+			if keeper != nil {
+				// The gateway has dispatched every missed event before r
+				// joins, so r's replay (and the metric) covers all 1000;
+				// an event still on its way from Redis would reach r live.
+				sameIDs(t, "the keeping client", eventIDs(collect(t, keeper, 1003)), streamIDs(t, srv, topic))
+			}
 			r := harness.Subscribe(t, streamURL(g, topic), resumeFrom(last))
 			sameIDs(t, "replay", eventIDs(collect(t, r, 1000)), missed)
 			live := p.publishSeq(t, topic, 2000, 3)
 			sameIDs(t, "live after replay", eventIDs(collect(t, r, 3)), live)
 			if keeper != nil {
-				sameIDs(t, "the keeping client", eventIDs(collect(t, keeper, 1006)), streamIDs(t, srv, topic))
+				sameIDs(t, "the keeping client, live", eventIDs(collect(t, keeper, 3)), live)
 			}
 			if n := harness.Metric(t, g.Registry, "ssegate_gateway_events_replayed_total"); n != 1000 {
 				t.Fatalf("events_replayed_total = %v, want 1000", n)
