@@ -217,7 +217,11 @@ func (f *feed) backfill(ctx context.Context, topic string, gen int) {
 	if !ok {
 		return // no client left
 	}
-	restarted := false
+	// After the history was lost, the first successful read of the new one
+	// (restarted, from its start) decides whether its IDs can follow the
+	// ones already dispatched (before) on the open streams.
+	restarted, judge := false, false
+	var before streamid.ID
 	for ctx.Err() == nil {
 		if last, ok := f.hub.lastID(topic); !ok {
 			return
@@ -227,24 +231,13 @@ func (f *feed) backfill(ctx context.Context, topic string, gen int) {
 		page, err := f.broker.History(ctx, topic, cursor, streamid.Zero, historyPage)
 		if err == nil && page.Lost && page.Reason == "unknown_stream" && !restarted {
 			// The topic's history is gone (Redis restarted without
-			// persistence, FLUSHALL, the key deleted) and may have been
-			// recreated since: everything it holds now was published after
-			// the loss, while the live feed was down. Deliver it from the
-			// start rather than disconnecting the topic's clients.
-			before := cursor // what was dispatched before the loss
-			restarted, cursor = true, streamid.Zero
+			// persistence, FLUSHALL, the key deleted, a failover that lost
+			// its tail) and may have been recreated since: everything it
+			// holds now was published after the loss, while the live feed
+			// was down. Deliver it from the start rather than
+			// disconnecting the topic's clients, if its IDs allow.
+			restarted, judge, before, cursor = true, true, cursor, streamid.Zero
 			page, err = f.broker.History(ctx, topic, cursor, streamid.Zero, historyPage)
-			if err == nil && len(page.Entries) > 0 && !before.Less(page.Entries[0].ID) {
-				// The new history's IDs are not after the old ones (a
-				// Redis clock behind the lost one's): its events cannot
-				// follow the old ones on a stream. The clients resume (and
-				// are told with a reset); the topic goes on from the new
-				// history's end, whatever comes after it is backfilled.
-				f.log.Warn("history recreated behind the IDs already sent; disconnecting the topic's clients", "topic", topic, "first", page.Entries[0].ID, "sent", before)
-				f.hub.rebase(topic, page.Last, reasonError)
-				restarted, cursor = false, page.Last
-				continue
-			}
 		}
 		if err != nil {
 			f.log.Warn("backfill read failed; retrying", "topic", topic, "err", err)
@@ -252,6 +245,24 @@ func (f *feed) backfill(ctx context.Context, topic string, gen int) {
 				return
 			}
 			continue
+		}
+		if judge {
+			judge = false
+			if diverged(page, before) {
+				// The new history's IDs are not all after the old ones (a
+				// Redis clock behind the lost one's, or a lost tail): its
+				// events cannot follow the old ones on a stream, and must
+				// not be dropped as duplicates. The clients resume (and are
+				// told with a reset); the topic goes on from the new
+				// history's end, whatever comes after it is backfilled.
+				f.log.Warn("history recreated behind the IDs already sent; disconnecting the topic's clients",
+					"topic", topic, "sent", before, "new_last", page.Last, "new_next", page.Next)
+				f.hub.rebase(topic, page.Last, reasonError)
+				if !page.Lost {
+					restarted, cursor = false, page.Last
+					continue
+				}
+			}
 		}
 		if page.Lost {
 			// Missed more than history keeps: clients resume (and are told
@@ -287,5 +298,20 @@ func (f *feed) backfill(ctx context.Context, topic string, gen int) {
 			return
 		}
 		gen, _ = f.hub.hold(topic)
+	}
+}
+
+// diverged reports whether page, the start of a history that replaced a
+// lost one, cannot continue streams positioned at before (the last ID
+// dispatched from the lost history): it holds, or will give new events, IDs
+// that are not after before.
+func diverged(page broker.Page, before streamid.ID) bool {
+	switch {
+	case page.Lost: // trimmed already: the clients are disconnected anyway
+		return !before.Less(page.Last)
+	case len(page.Entries) > 0:
+		return !before.Less(page.Entries[0].ID)
+	default: // nothing yet: what will the next event's ID be?
+		return !page.Next.IsZero() && !before.Less(page.Next)
 	}
 }

@@ -41,7 +41,9 @@ type Broker interface {
 	// Healthy reports whether the subscription is up (readiness).
 	Healthy() bool
 	// HealthyFor reports whether topics can be subscribed now; on a
-	// sharded Redis Cluster only their own shards matter.
+	// sharded Redis Cluster only their own shards matter, and for no
+	// topics whether any shard is reachable (readiness: a failover of one
+	// shard must not take every gateway out of the load balancer).
 	HealthyFor(topics []string) bool
 	// History reads a page of a topic's history after a position.
 	History(ctx context.Context, topic string, after, until streamid.ID, limit int) (broker.Page, error)
@@ -188,7 +190,7 @@ func (s *Server) ready(c echo.Context) error {
 	switch {
 	case s.draining.Load():
 		return httperr.Unavailable("draining", "the gateway is shutting down", s.cfg.Retry)
-	case !s.broker.Healthy():
+	case !s.broker.HealthyFor(nil):
 		return httperr.Unavailable("redis_unavailable", "the broker subscription is down", s.cfg.Retry)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "connections": s.hub.count()})

@@ -64,7 +64,7 @@ func NewMetrics(reg prometheus.Registerer, healthy func() bool) *Metrics {
 		Evicted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ssegate_gateway_clients_evicted_total", Help: "Clients disconnected for not keeping up, by reason (queue_full, send_timeout)."}, []string{"reason"}),
 		QueueDropped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ssegate_gateway_queue_dropped_events_total", Help: "Events a slow client missed: what its full queue held when it overflowed, the event that overflowed it, and what arrived until it left. The client is evicted and recovers them by id on reconnect."}),
+			Name: "ssegate_gateway_queue_dropped_events_total", Help: "Events a slow client missed: what its full queue held when it overflowed, the event that overflowed it, the batch whose write the overflow cut short, and what arrived until it left. The client is evicted and recovers them by id on reconnect."}),
 		FanoutDuration: hist("ssegate_gateway_fanout_duration_seconds",
 			"Time from a message's arrival to its being queued for every local client."),
 		DeliveryLatency: hist("ssegate_gateway_delivery_latency_seconds",

@@ -96,7 +96,7 @@ func (p *pool) serve(c *conn, buf []byte) []byte {
 	written, err := c.wire.tryWrite(msg)
 	switch {
 	case err != nil && !errors.Is(err, unix.EAGAIN):
-		p.finish(c, c.writeReason(err))
+		p.finish(c, p.s.writeFailed(c, err, n))
 		return out
 	case written < len(msg):
 		c.wire.pending = append(c.wire.pending[:0], msg[written:]...)
@@ -132,7 +132,7 @@ func (p *pool) flush(c *conn, n int, final string) {
 		c.wire.pending = nil
 	}
 	if err != nil {
-		p.finish(c, c.writeReason(err))
+		p.finish(c, p.s.writeFailed(c, err, n))
 		return
 	}
 	// The non-blocking path must not see this deadline: a past deadline

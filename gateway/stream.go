@@ -224,6 +224,17 @@ func (c *conn) writeReason(err error) string {
 	return reasonNormal
 }
 
+// writeFailed says why writing n events to c failed, and counts them as
+// dropped when a queue overflow cut the write short: the evicted client
+// resumes from the last event it has.
+func (s *Server) writeFailed(c *conn, err error, n int) string {
+	reason := c.writeReason(err)
+	if reason == reasonSlow && n > 0 {
+		s.metrics.QueueDropped.Add(float64(n))
+	}
+	return reason
+}
+
 func lastEventID(c echo.Context) string {
 	if v := c.Request().Header.Get("Last-Event-ID"); v != "" {
 		return v
@@ -432,7 +443,7 @@ func (s *Server) live(ctx context.Context, w frameWriter, cn *conn, pos position
 			return reasonSlow // what is queued is incomplete: the client resumes by id
 		}
 		if err := w.write(out); err != nil {
-			return cn.writeReason(err)
+			return s.writeFailed(cn, err, n)
 		}
 		s.metrics.Delivered.Add(float64(n))
 		if final != "" {

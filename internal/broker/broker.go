@@ -61,6 +61,11 @@ type Page struct {
 	Reason string
 	// Last is the newest ID the topic ever had (Zero when none).
 	Last streamid.ID
+	// Next is the lowest ID the history could give an event published now:
+	// the successor of Last or the store's clock, whichever is later (Zero
+	// when the broker cannot tell). After a history was lost, it says
+	// whether new IDs will come after the ones already handed out.
+	Next streamid.ID
 }
 
 // HistoryConfig bounds a topic's history.

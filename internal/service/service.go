@@ -118,6 +118,9 @@ func (c *Common) Start(ctx context.Context, name, version, commit string, stdout
 	if c.MaxTopicLen <= 0 || c.MaxTopicLen > topic.MaxLenLimit {
 		return nil, true, fmt.Errorf("max-topic-len %d: want 1 to %d", c.MaxTopicLen, topic.MaxLenLimit)
 	}
+	if c.MaxBodyBytes <= 0 || c.MaxEventBytes <= 0 {
+		return nil, true, fmt.Errorf("max-body-bytes %d, max-event-bytes %d: want positive sizes", c.MaxBodyBytes, c.MaxEventBytes)
+	}
 	c.HTTP.MaxHeaderBytes = c.maxHeaderBytes
 	if c.HTTP.TrustedProxies, err = httpserver.ParseCIDRs(c.trusted); err != nil {
 		return nil, true, err

@@ -99,6 +99,14 @@ func (id ID) Compare(other ID) int {
 // Less reports whether id sorts before other.
 func (id ID) Less(other ID) bool { return id.Compare(other) < 0 }
 
+// Later returns whichever of a and b sorts last.
+func Later(a, b ID) ID {
+	if a.Less(b) {
+		return b
+	}
+	return a
+}
+
 // IsZero reports whether id is the position before every entry.
 func (id ID) IsZero() bool { return id == ID{} }
 

@@ -50,6 +50,9 @@ func TestCompareAndNext(t *testing.T) {
 	if a.Next() != (ID{1, 6}) || (ID{1, ^uint64(0)}).Next() != (ID{2, 0}) {
 		t.Fatal("Next wrong")
 	}
+	if Later(a, b) != b || Later(b, a) != b || Later(a, a) != a {
+		t.Fatal("Later wrong")
+	}
 }
 
 func TestParsePosition(t *testing.T) {

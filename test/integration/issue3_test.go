@@ -10,11 +10,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ssegate/ssegate/gateway"
 	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/broker/redisbroker"
+	"github.com/ssegate/ssegate/internal/envelope"
 	"github.com/ssegate/ssegate/internal/redistest"
+	"github.com/ssegate/ssegate/internal/streamid"
 	"github.com/ssegate/ssegate/test/harness"
 )
 
@@ -241,42 +244,70 @@ func TestResetEvents(t *testing.T) {
 	}
 }
 
-// TestHistoryRecreatedBehind: Redis lost a topic's history and the new
-// history has IDs behind those already delivered (a Redis whose clock is
-// behind the lost one's). Its events cannot follow the old ones on an open
-// stream, nor be dropped silently: the gateway closes the topic's streams,
-// and a client resuming from its old position is told with a reset, then
-// gets live events.
+// TestHistoryRecreatedBehind: Redis lost a topic's history, and the new
+// history's IDs are not after those already delivered: it already holds
+// events behind them, or it is still empty while Redis's clock is behind
+// them (a Redis whose clock is behind the lost one's). Those events cannot
+// follow the old ones on an open stream, nor be dropped silently: the
+// gateway closes the topic's streams, and a client resuming from its old
+// position is told with a reset, then gets live events.
 func TestHistoryRecreatedBehind(t *testing.T) {
-	const topic = "behind"
-	srv, p, g := startStack(t)
-	s := harness.Subscribe(t, streamURL(g, topic), nil)
-	old := p.publishSeq(t, topic, 0, 3)
-	sameIDs(t, "before the loss", eventIDs(collect(t, s, 3)), old)
-
-	key := redisbroker.StreamKey(topic)
-	srv.Do(t, "DEL", key)
-	behind := fmt.Sprintf("%d-0", idMillis(t, old[0])-1000)
-	srv.Do(t, "XADD", key, behind, "e", "", "t", "0", "d", `{"topic":"behind","i":100}`)
-	srv.Do(t, "CLIENT", "KILL", "TYPE", "pubsub") // the gateway resubscribes and backfills
-
-	ev, err := s.Next(waitFor)
-	if err == nil || errors.Is(err, harness.ErrTimeout) {
-		t.Fatalf("open stream: got %+v, %v; want it closed", ev, err)
+	tests := []struct {
+		name string
+		// recreate writes the new history and returns its newest ID.
+		recreate func(t *testing.T, srv *redistest.Server, key string, lost streamid.ID) streamid.ID
+	}{
+		{"new events behind the old ones", func(t *testing.T, srv *redistest.Server, key string, lost streamid.ID) streamid.ID {
+			id := streamid.ID{Ms: lost.Ms - 1000}
+			srv.Do(t, "XADD", key, id.String(), "e", "", "t", "0", "d", `{"i":100}`)
+			return id
+		}},
+		{"new history empty, Redis clock behind the old IDs", func(*testing.T, *redistest.Server, string, streamid.ID) streamid.ID {
+			return streamid.Zero
+		}},
 	}
-	eventually(t, "connections_closed_total{reason=error} = 1", func() bool {
-		return harness.Metric(t, g.Registry, "ssegate_gateway_connections_closed_total", "reason", "error") == 1
-	})
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			topic := fmt.Sprintf("behind%d", i)
+			key := redisbroker.StreamKey(topic)
+			srv, p, g := startStack(t)
+			s := harness.Subscribe(t, streamURL(g, topic), nil)
+			// The lost history: three events an hour ahead of Redis's
+			// clock, written and published as the publish script does.
+			ahead := uint64(time.Now().Add(time.Hour).UnixMilli())
+			var old []string
+			for j := range 3 {
+				id := streamid.ID{Ms: ahead + uint64(j)}
+				data := fmt.Sprintf(`{"topic":%q,"i":%d}`, topic, j)
+				srv.Do(t, "XADD", key, id.String(), "e", "", "t", "0", "d", data)
+				srv.Do(t, "PUBLISH", topic, string(envelope.Append(nil, id, time.Now(), "", []byte(data))))
+				old = append(old, id.String())
+			}
+			sameIDs(t, "before the loss", eventIDs(collect(t, s, 3)), old)
 
-	s2 := harness.Subscribe(t, streamURL(g, topic), resumeFrom(s.LastEventID()))
-	reset := s2.MustNext(t, waitFor)
-	var rd resetData
-	if err := json.Unmarshal([]byte(reset.Data), &rd); err != nil || reset.Name != "reset" ||
-		rd.Reason != "unknown_stream" || reset.ID != behind {
-		t.Fatalf("resumed from %s: got %+v, want a reset (unknown_stream) with id %s", s.LastEventID(), reset, behind)
+			srv.Do(t, "DEL", key)
+			newest := tc.recreate(t, srv, key, streamid.ID{Ms: ahead + 2})
+			srv.Do(t, "CLIENT", "KILL", "TYPE", "pubsub") // the gateway resubscribes and backfills
+
+			ev, err := s.Next(waitFor)
+			if err == nil || errors.Is(err, harness.ErrTimeout) {
+				t.Fatalf("open stream: got %+v, %v; want it closed", ev, err)
+			}
+			eventually(t, "connections_closed_total{reason=error} = 1", func() bool {
+				return harness.Metric(t, g.Registry, "ssegate_gateway_connections_closed_total", "reason", "error") == 1
+			})
+
+			s2 := harness.Subscribe(t, streamURL(g, topic), resumeFrom(s.LastEventID()))
+			reset := s2.MustNext(t, waitFor)
+			var rd resetData
+			if err := json.Unmarshal([]byte(reset.Data), &rd); err != nil || reset.Name != "reset" ||
+				rd.Reason != "unknown_stream" || reset.ID != newest.String() {
+				t.Fatalf("resumed from %s: got %+v, want a reset (unknown_stream) with id %s", s.LastEventID(), reset, newest)
+			}
+			live := p.publishSeq(t, topic, 4, 1)
+			sameIDs(t, "live after the reset", eventIDs(collect(t, s2, 1)), live)
+		})
 	}
-	live := p.publishSeq(t, topic, 4, 1)
-	sameIDs(t, "live after the reset", eventIDs(collect(t, s2, 1)), live)
 }
 
 // TestReplayRacingPublishes: a client resumes from an old id while 1,000

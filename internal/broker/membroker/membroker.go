@@ -189,13 +189,14 @@ func (b *Broker) History(_ context.Context, topic string, after, until streamid.
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	s := b.streams[topic]
+	clock := streamid.ID{Ms: uint64(b.now().UnixMilli())}
 	if s == nil {
 		if after.IsZero() {
-			return broker.Page{}, nil
+			return broker.Page{Next: clock}, nil
 		}
-		return broker.Page{Lost: true, Reason: "unknown_stream"}, nil
+		return broker.Page{Lost: true, Reason: "unknown_stream", Next: clock}, nil
 	}
-	page := broker.Page{Last: s.last}
+	page := broker.Page{Last: s.last, Next: streamid.Later(clock, s.last.Next())}
 	switch {
 	case s.last.Less(after):
 		page.Lost, page.Reason = true, "unknown_stream"
@@ -205,9 +206,10 @@ func (b *Broker) History(_ context.Context, topic string, after, until streamid.
 		return page, nil
 	}
 	at, held := slices.BinarySearchFunc(s.entries, after, func(e broker.Entry, id streamid.ID) int { return e.ID.Compare(id) })
-	if !held && at > 0 && after.Less(s.last) {
-		// Inside the retained range, yet never an entry: the position
-		// comes from another history (an earlier process).
+	if !held && !after.IsZero() && after != s.maxDel && after.Less(s.last) {
+		// Neither an entry nor the last one trimmed, and not after the
+		// newest: the position comes from another history (an earlier
+		// process).
 		page.Lost, page.Reason = true, "unknown_stream"
 		return page, nil
 	}

@@ -146,9 +146,10 @@ func TestHistory(t *testing.T) {
 	}
 }
 
-// TestHistoryPositionFromAnotherHistory: a position inside the retained
-// range that was never an entry of it (a client of an earlier process)
-// cannot be resumed; an entry's own position can.
+// TestHistoryPositionFromAnotherHistory: a position that was never an entry
+// of the history (a client of an earlier process), inside its range or
+// before its first entry, cannot be resumed; an entry's own position can.
+// Next is the clock when it is past the newest entry.
 func TestHistoryPositionFromAnotherHistory(t *testing.T) {
 	t.Parallel()
 	b, _ := start(t, broker.HistoryConfig{})
@@ -164,9 +165,16 @@ func TestHistoryPositionFromAnotherHistory(t *testing.T) {
 		ids = append(ids, res.ID)
 		now = now.Add(10 * time.Millisecond)
 	}
-	between := streamid.ID{Ms: ids[0].Ms + 5}
-	if page, _ := b.History(ctx, "p", between, streamid.Zero, 10); !page.Lost || page.Reason != "unknown_stream" {
-		t.Fatalf("position %v between entries: lost=%v %q, want unknown_stream", between, page.Lost, page.Reason)
+	for _, pos := range []streamid.ID{{Ms: ids[0].Ms + 5}, {Ms: ids[0].Ms - 5}} {
+		if page, _ := b.History(ctx, "p", pos, streamid.Zero, 10); !page.Lost || page.Reason != "unknown_stream" {
+			t.Fatalf("position %v, never an entry: lost=%v %q, want unknown_stream", pos, page.Lost, page.Reason)
+		}
+	}
+	if page, _ := b.History(ctx, "p", streamid.Zero, streamid.Zero, 10); page.Lost || len(page.Entries) != 3 {
+		t.Fatalf("from the start: lost=%v %q, %d entries, want 3", page.Lost, page.Reason, len(page.Entries))
+	}
+	if page, _ := b.History(ctx, "p", ids[2], streamid.Zero, 10); page.Next != (streamid.ID{Ms: ids[2].Ms + 10}) {
+		t.Fatalf("Next = %v, want the clock %d-0 (after the last entry)", page.Next, ids[2].Ms+10)
 	}
 	if page, _ := b.History(ctx, "p", ids[0], streamid.Zero, 10); page.Lost || len(page.Entries) != 2 {
 		t.Fatalf("position of an entry: lost=%v %q, %d entries, want 2", page.Lost, page.Reason, len(page.Entries))

@@ -126,7 +126,7 @@ func TestTopicSlot(t *testing.T) {
 
 // TestCluster runs the broker on one Redis Cluster of three primaries
 // (shared by the subtests: starting a cluster is the slow part). The slot
-// migration, which changes the topology, runs last.
+// migration, which changes the topology, and then the shard loss run last.
 func TestCluster(t *testing.T) {
 	c := redistest.StartCluster(t, 3, 0)
 	for _, tc := range []struct {
@@ -340,7 +340,8 @@ func testShardedSlotMigration(t *testing.T, c *redistest.Cluster) {
 // testShardDown: with sharded pub/sub, a shard that is down (its primary
 // gone, no replica to take over, the cluster serving the slots it still
 // has) refuses only its own topics: the broker is not Healthy, yet
-// HealthyFor the topics of the other shards, which keep delivering.
+// HealthyFor the topics of the other shards, which keep delivering, and
+// for readiness.
 func testShardDown(t *testing.T, c *redistest.Cluster) {
 	for _, n := range c.Nodes() {
 		n.Do(t, "CONFIG", "SET", "cluster-require-full-coverage", "no")
@@ -376,6 +377,9 @@ func testShardDown(t *testing.T, c *redistest.Cluster) {
 	}
 	if !b.HealthyFor(up) {
 		t.Fatalf("HealthyFor(%v) on the live shards is false", up)
+	}
+	if !b.HealthyFor(nil) {
+		t.Fatal("HealthyFor(nil) (readiness) is false while two shards of three serve")
 	}
 	res := publish(t, b, broker.PublishRequest{Topic: up[0], Data: []byte("still")})
 	if r := s.next(t, wait); r.resub || r.topic != up[0] || !bytes.HasSuffix(r.payload, []byte("\nstill")) {

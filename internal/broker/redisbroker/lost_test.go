@@ -40,6 +40,8 @@ func TestStreamStateLost(t *testing.T) {
 		{"emptied stream at the position", streamState{last: id(200, 0), added: 10}, id(200, 0), false, ""},
 		{"redis without entries-added", streamState{last: id(200, 0), first: id(100, 0), hasFirst: true, added: -1, length: 101}, id(50, 0), false, "trimmed"},
 		{"redis without entries-added, inside", streamState{last: id(200, 0), first: id(100, 0), hasFirst: true, added: -1, length: 101}, id(150, 0), true, ""},
+		// Before Redis 7 an XDEL'd position cannot be told from a foreign one.
+		{"redis without entries-added, inside, not an entry", streamState{last: id(200, 0), first: id(100, 0), hasFirst: true, added: -1, length: 101}, id(150, 0), false, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

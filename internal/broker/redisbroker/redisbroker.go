@@ -201,15 +201,21 @@ func (b *Broker) History(ctx context.Context, topic string, after, until streami
 	if err != nil {
 		return broker.Page{}, unavailable(err)
 	}
-	if len(reply) != 3 && len(reply) != 7 {
+	if len(reply) != 4 && len(reply) != 8 {
 		return broker.Page{}, fmt.Errorf("history script: unexpected reply of %d elements", len(reply))
 	}
+	nowText, _ := reply[len(reply)-1].ToString()
+	nowMs, err := strconv.ParseUint(nowText, 10, 64)
+	if err != nil {
+		return broker.Page{}, fmt.Errorf("history script clock %q: %w", nowText, err)
+	}
+	clock := streamid.ID{Ms: nowMs}
 	lastText, _ := reply[0].ToString()
 	if lastText == "" { // no such stream
 		if after.IsZero() {
-			return broker.Page{}, nil
+			return broker.Page{Next: clock}, nil
 		}
-		return broker.Page{Lost: true, Reason: "unknown_stream"}, nil
+		return broker.Page{Lost: true, Reason: "unknown_stream", Next: clock}, nil
 	}
 	maxDelText, _ := reply[1].ToString()
 	last, err1 := streamid.Parse(lastText)
@@ -219,7 +225,7 @@ func (b *Broker) History(ctx context.Context, topic string, after, until streami
 	}
 	st := streamState{last: last, maxDel: maxDel, added: -1}
 	held := false
-	if len(reply) == 7 {
+	if len(reply) == 8 {
 		if firstText, _ := reply[3].ToString(); firstText != "" {
 			if st.first, err = streamid.Parse(firstText); err != nil {
 				return broker.Page{}, fmt.Errorf("history script: %w", err)
@@ -231,7 +237,7 @@ func (b *Broker) History(ctx context.Context, topic string, after, until streami
 		n, _ := reply[6].AsInt64()
 		held = n == 1
 	}
-	page := broker.Page{Last: last}
+	page := broker.Page{Last: last, Next: streamid.Later(clock, last.Next())}
 	if reason := st.lost(after, held); reason != "" {
 		page.Lost, page.Reason = true, reason
 		return page, nil
@@ -285,8 +291,10 @@ func (st streamState) lost(after streamid.ID, held bool) string {
 		return "unknown_stream" // nothing was ever removed, yet the position is not here
 	case st.hasFirst && removed && after.Next().Less(st.first):
 		return "trimmed"
-	case st.hasFirst && !after.Less(st.first) && !held && after != st.maxDel:
-		return "unknown_stream" // inside the retained range, yet never an entry here
+	case st.added >= 0 && st.hasFirst && !after.Less(st.first) && !held && after != st.maxDel:
+		// Inside the retained range, yet never an entry here. (Before
+		// Redis 7 there is no max-deleted-entry-id to tell XDEL apart.)
+		return "unknown_stream"
 	case !st.hasFirst && removed:
 		return "trimmed" // everything up to last was removed and after < last
 	}
@@ -337,8 +345,8 @@ func (b *Broker) Unsubscribe(topics []string) { b.subs.unsubscribe(topics) }
 func (b *Broker) Healthy() bool { return b.subs.healthy() }
 
 // HealthyFor reports whether topics can be subscribed now: with sharded
-// pub/sub on a cluster, whether the shards owning them are reachable;
-// otherwise the same as Healthy.
+// pub/sub on a cluster, whether the shards owning them are reachable (for
+// no topics, whether any needed shard is); otherwise the same as Healthy.
 func (b *Broker) HealthyFor(topics []string) bool { return b.subs.healthyFor(topics) }
 
 // unavailable wraps err from a Redis call, marking it broker.ErrUnavailable

@@ -257,6 +257,29 @@ func indexOf(ids []streamid.ID, id streamid.ID) int {
 	return -1
 }
 
+// TestHistoryNext: a page says the lowest ID a publish could get now: the
+// server's clock, or the successor of the newest ID when that is ahead of
+// the clock; for a missing stream, the clock.
+func TestHistoryNext(t *testing.T) {
+	srv := redistest.Start(t)
+	b := newBroker(t, srv, broker.HistoryConfig{})
+	before := srv.Millis(t)
+	missing := history(t, b, "next:none", streamid.Zero, streamid.Zero, 10)
+	if missing.Next.Ms < before || missing.Next.Ms > srv.Millis(t) {
+		t.Fatalf("Next of a missing stream = %v, want the clock (%d ms or later)", missing.Next, before)
+	}
+	ahead := streamid.ID{Ms: before + 3_600_000, Seq: 7}
+	srv.Do(t, "XADD", redisbroker.StreamKey("next:ahead"), ahead.String(), "d", "x")
+	if p := history(t, b, "next:ahead", streamid.Zero, streamid.Zero, 10); p.Next != ahead.Next() {
+		t.Fatalf("Next after an ID ahead of the clock = %v, want %v", p.Next, ahead.Next())
+	}
+	id := publishN(t, b, "next:now", 1)[0]
+	p := history(t, b, "next:now", streamid.Zero, streamid.Zero, 10)
+	if !id.Less(p.Next) || p.Next.Ms > srv.Millis(t) {
+		t.Fatalf("Next after %v = %v, want after it and not ahead of the clock", id, p.Next)
+	}
+}
+
 // TestHistoryLost covers every way a position stops being resumable, on a
 // server with small stream nodes so approximate trimming bites early.
 func TestHistoryLost(t *testing.T) {

@@ -46,13 +46,19 @@ return {'ok', id, n}
 // comes from an earlier stream of the same name (deleted and recreated,
 // Redis restarted without its data), whose IDs say nothing about this one.
 //
+// It returns the clock of the node that owns the stream too (XADD's IDs
+// start from it), so a reader can tell whether new IDs will come after a
+// position from a lost history.
+//
 // KEYS[1] history stream. ARGV: 1 exclusive start ID, 2 inclusive end ID or
 // "+", 3 COUNT. Returns {last-generated-id, max-deleted-entry-id, entries,
 // first entry's ID ("" when empty), entries-added (-1 when Redis does
-// not report it), length, 1 when the start ID is an entry else 0}, or
-// {"", "", {}} when the stream does not exist.
+// not report it), length, 1 when the start ID is an entry else 0, the
+// node's clock in ms}, or {"", "", {}, clock} when the stream does not exist.
 const pageSource = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'', '', {}} end
+local t = redis.call('TIME')
+local now = tostring(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'', '', {}, now} end
 local info = redis.call('XINFO', 'STREAM', KEYS[1])
 local last, maxdel, first, added, len = '0-0', '0-0', '', -1, 0
 local firstEntry
@@ -71,7 +77,7 @@ if tonumber(ARGV[3]) > 0 then
 end
 local held = 0
 if ARGV[1] ~= '0-0' and #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1], 'COUNT', 1) > 0 then held = 1 end
-return {last, maxdel, entries, first, added, len, held}
+return {last, maxdel, entries, first, added, len, held, now}
 `
 
 func newScripts() (publish, page *rueidis.Lua) {

@@ -122,7 +122,9 @@ func (s *subscriber) healthy() bool {
 // healthyFor reports whether topics can be subscribed now. With sharded
 // pub/sub only the shards owning them matter: a failover of one shard does
 // not refuse subscribers of the others. A shard this process needs no
-// connection to yet counts as up; subscribing finds out.
+// connection to yet counts as up; subscribing finds out. With no topics it
+// says whether any could be served (readiness): slot ownership is known and
+// some needed connection is up, or none is needed.
 func (s *subscriber) healthyFor(topics []string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -131,6 +133,14 @@ func (s *subscriber) healthyFor(topics []string) bool {
 	}
 	if s.slots == nil {
 		return false
+	}
+	if len(topics) == 0 {
+		for addr := range s.need {
+			if se := s.sessions[addr]; se != nil && se.up && !se.stopping {
+				return true
+			}
+		}
+		return len(s.need) == 0
 	}
 	for _, t := range topics {
 		addr := s.slots.owner(topicSlot(t))
