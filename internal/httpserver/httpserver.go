@@ -8,6 +8,7 @@ package httpserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,9 @@ type Options struct {
 	// StreamRoutes are not timed by the request metrics (they last for
 	// hours) and get no middleware that buffers.
 	StreamRoutes []string
+	// TLS, when set, serves HTTPS (HTTP/2 and HTTP/1.1) instead of plain
+	// HTTP/1.1.
+	TLS *CertFiles
 }
 
 // ParseCIDRs parses a comma-separated list of CIDRs or single addresses.
@@ -179,10 +183,24 @@ func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, opts Options, gra
 	if srv.MaxHeaderBytes <= 0 {
 		srv.MaxHeaderBytes = 16 << 10
 	}
+	if opts.TLS != nil {
+		cfg, err := tlsConfig(*opts.TLS, orLogger(opts.Logger))
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		srv.TLSConfig = cfg
+	}
 	// echo's Shutdown would wait for open streams forever: end them.
 	srv.RegisterOnShutdown(cancelRequests)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate comes from TLSConfig
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -223,21 +241,28 @@ func orLogger(l *slog.Logger) *slog.Logger {
 	return l
 }
 
-// Healthcheck GETs /healthz on the port of listen over loopback and fails
-// unless it answers 200. The binaries run it for container HEALTHCHECKs,
-// since their images have no curl.
-func Healthcheck(ctx context.Context, listen string) error {
+// Healthcheck GETs /healthz on the port of listen over loopback (HTTPS when
+// useTLS) and fails unless it answers 200. The binaries run it for
+// container HEALTHCHECKs, since their images have no curl. Over TLS it does
+// not verify the certificate: it is issued for the service's public name,
+// and the check talks to its own process on loopback.
+func Healthcheck(ctx context.Context, listen string, useTLS bool) error {
 	_, port, err := net.SplitHostPort(listen)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/healthz", nil)
+	scheme, transport := "http", &http.Transport{}
+	if useTLS {
+		scheme, transport.TLSClientConfig = "https", &tls.Config{InsecureSkipVerify: true} // loopback self-check, see above
+	}
+	defer transport.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://127.0.0.1:"+port+"/healthz", nil)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Transport: transport}).Do(req)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}

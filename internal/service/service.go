@@ -69,6 +69,8 @@ type Common struct {
 	maxLen         int
 	maxBody        int
 	maxEvent       int
+	tlsCert        string
+	tlsKey         string
 	trusted        string
 	logLevel       string
 	logFormat      string
@@ -93,6 +95,8 @@ func (c *Common) Bind(s *config.Set, d Defaults) {
 	s.String(&c.trusted, "trusted-proxies", "SSEGATE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
 	s.Duration(&c.HTTP.ReadHeaderTimeout, "read-header-timeout", "SSEGATE_READ_HEADER_TIMEOUT", 5*time.Second, "time a client has to send its request headers (slowloris guard)")
 	s.Int(&c.maxHeaderBytes, "max-header-bytes", "SSEGATE_MAX_HEADER_BYTES", 16<<10, "largest request header block; larger gets 431")
+	s.String(&c.tlsCert, "tls-cert-file", "SSEGATE_TLS_CERT_FILE", "", "PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1); reread when it changes")
+	s.String(&c.tlsKey, "tls-key-file", "SSEGATE_TLS_KEY_FILE", "", "PEM private key of the TLS certificate")
 	s.String(&c.logLevel, "log-level", "SSEGATE_LOG_LEVEL", "info", "debug, info, warn or error")
 	s.String(&c.logFormat, "log-format", "SSEGATE_LOG_FORMAT", "auto", "json, text or auto (text on a terminal)")
 	s.Bool(&c.showVersion, "version", "SSEGATE_SHOW_VERSION", false, "print the version and exit")
@@ -107,8 +111,14 @@ func (c *Common) Start(ctx context.Context, name, version, commit string, stdout
 		fmt.Fprintf(stdout, "%s %s (commit %s)\n", name, version, commit)
 		return nil, true, nil
 	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return nil, true, errors.New("tls-cert-file and tls-key-file go together")
+	}
+	if c.tlsCert != "" {
+		c.HTTP.TLS = &httpserver.CertFiles{Cert: c.tlsCert, Key: c.tlsKey}
+	}
 	if c.health {
-		return nil, true, httpserver.Healthcheck(ctx, c.Listen)
+		return nil, true, httpserver.Healthcheck(ctx, c.Listen, c.HTTP.TLS != nil)
 	}
 	if log, err = logging.New(stderr, c.logFormat, c.logLevel); err != nil {
 		return nil, true, err

@@ -44,6 +44,8 @@ func TestStart(t *testing.T) {
 		{name: "bad trusted proxy", env: map[string]string{"SSEGATE_TRUSTED_PROXIES": "10.0.0.0/99"}, wantDone: true, wantErr: "trusted proxy"},
 		{name: "bad log level", args: []string{"-log-level", "loud"}, wantDone: true, wantErr: "log level"},
 		{name: "topic length 0", args: []string{"-max-topic-len", "0"}, wantDone: true, wantErr: "max-topic-len"},
+		{name: "TLS certificate without its key", args: []string{"-tls-cert-file", "cert.pem"}, wantDone: true, wantErr: "go together"},
+		{name: "TLS key without its certificate", env: map[string]string{"SSEGATE_TLS_KEY_FILE": "key.pem"}, wantDone: true, wantErr: "go together"},
 		{name: "body limit 0", args: []string{"-max-body-bytes", "0"}, wantDone: true, wantErr: "max-body-bytes"},
 		{name: "negative event limit", env: map[string]string{"SSEGATE_MAX_EVENT_BYTES": "-1"}, wantDone: true, wantErr: "max-event-bytes"},
 		{name: "topic length over the limit", env: map[string]string{"SSEGATE_MAX_TOPIC_LEN": "1025"}, wantDone: true, wantErr: "max-topic-len"},

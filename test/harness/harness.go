@@ -22,6 +22,7 @@ import (
 
 	"github.com/ssegate/ssegate/gateway"
 	"github.com/ssegate/ssegate/internal/broker/membroker"
+	"github.com/ssegate/ssegate/internal/httpserver"
 	"github.com/ssegate/ssegate/publisher"
 )
 
@@ -112,9 +113,18 @@ func StartGatewayOn(t testing.TB, ln net.Listener, cfg gateway.ProgramConfig) *G
 		t.Fatalf("gateway: %v", err)
 	}
 	g := &Gateway{URL: "http://" + ln.Addr().String(), Program: p, Registry: reg}
+	if cfg.HTTP.TLS != nil {
+		g.URL = "https://" + ln.Addr().String()
+	}
 	g.run = runProgram(func(ctx context.Context) error { return p.Run(ctx, ln) })
 	t.Cleanup(func() { _ = g.Stop(t) })
-	WaitHTTP(t, g.URL+"/healthz", http.StatusOK)
+	if cfg.HTTP.TLS != nil {
+		Eventually(t, 10*time.Second, "the gateway answers /healthz over TLS", func() bool {
+			return httpserver.Healthcheck(context.Background(), ln.Addr().String(), true) == nil
+		})
+	} else {
+		WaitHTTP(t, g.URL+"/healthz", http.StatusOK)
+	}
 	return g
 }
 

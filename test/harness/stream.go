@@ -34,6 +34,13 @@ type Stream struct {
 // response headers arrived. It does not check the status: see Resp.
 func Open(t testing.TB, url string, header http.Header) *Stream {
 	t.Helper()
+	return OpenWith(t, &http.Client{Transport: &http.Transport{DisableCompression: true}}, url, header)
+}
+
+// OpenWith is Open through client (TLS, HTTP/2, several streams on one
+// connection).
+func OpenWith(t testing.TB, client *http.Client, url string, header http.Header) *Stream {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -46,7 +53,6 @@ func Open(t testing.TB, url string, header http.Header) *Stream {
 			req.Header.Add(k, v)
 		}
 	}
-	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	resp, err := client.Do(req)
 	if err != nil {
 		cancel()
@@ -61,7 +67,13 @@ func Open(t testing.TB, url string, header http.Header) *Stream {
 // Subscribe opens url and fails the test unless it is a 200 event stream.
 func Subscribe(t testing.TB, url string, header http.Header) *Stream {
 	t.Helper()
-	s := Open(t, url, header)
+	return SubscribeWith(t, &http.Client{Transport: &http.Transport{DisableCompression: true}}, url, header)
+}
+
+// SubscribeWith is Subscribe through client.
+func SubscribeWith(t testing.TB, client *http.Client, url string, header http.Header) *Stream {
+	t.Helper()
+	s := OpenWith(t, client, url, header)
 	if s.Resp.StatusCode != http.StatusOK || !strings.HasPrefix(s.Resp.Header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("GET %s: %s %q", url, s.Resp.Status, s.Resp.Header.Get("Content-Type"))
 	}

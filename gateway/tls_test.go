@@ -1,0 +1,90 @@
+package gateway_test
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ssegate/ssegate/gateway"
+	"github.com/ssegate/ssegate/internal/httpserver"
+	"github.com/ssegate/ssegate/internal/testcert"
+	"github.com/ssegate/ssegate/test/harness"
+)
+
+// TestTLSStreams: with a certificate the gateway serves HTTPS, and a
+// browser then speaks HTTP/2, where any number of streams share one
+// connection instead of HTTP/1.1's six per origin. Streams over HTTP/2 and
+// over HTTP/1.1 with TLS deliver, resume by Last-Event-ID, and end with the
+// shutdown event when the gateway stops.
+func TestTLSStreams(t *testing.T) {
+	t.Parallel()
+	const h2Streams = 10
+	cert := testcert.Write(t, t.TempDir(), 1)
+	cfg := gateway.ProgramConfig{Config: gateway.Config{DrainWindow: 50 * time.Millisecond}}
+	cfg.HTTP.TLS = &httpserver.CertFiles{Cert: cert.CertFile, Key: cert.KeyFile}
+	g := startGateway(t, cfg)
+
+	var dials atomic.Int32
+	dialer := &net.Dialer{}
+	h2 := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: cert.Pool},
+		ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return dialer.DialContext(ctx, network, addr)
+		},
+	}}
+	h1 := &http.Client{Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: cert.Pool},
+		TLSNextProto:    map[string]func(string, *tls.Conn) http.RoundTripper{}, // HTTP/1.1 only
+	}}
+	t.Cleanup(h2.CloseIdleConnections)
+	t.Cleanup(h1.CloseIdleConnections)
+
+	url := streamURL(g, "topic=tls")
+	var streams []*harness.Stream
+	for range h2Streams {
+		s := harness.SubscribeWith(t, h2, url, nil)
+		if s.Resp.ProtoMajor != 2 {
+			t.Fatalf("stream over %s, want HTTP/2", s.Resp.Proto)
+		}
+		streams = append(streams, s)
+	}
+	if n := dials.Load(); n != 1 {
+		t.Fatalf("%d HTTP/2 streams took %d connections, want 1", h2Streams, n)
+	}
+	old := harness.SubscribeWith(t, h1, url, nil)
+	if old.Resp.ProtoMajor != 1 {
+		t.Fatalf("stream over %s, want HTTP/1.1", old.Resp.Proto)
+	}
+	streams = append(streams, old)
+	waitFor(t, 5*time.Second, "streams registered", func() bool { return g.Program.Server().Connections() == len(streams) })
+
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, publish(t, g, "tls", strconv.Itoa(i)))
+	}
+	for _, s := range streams {
+		for i, id := range ids {
+			expectEvent(t, s, "message", id, strconv.Itoa(i))
+		}
+	}
+
+	// Resume over HTTP/2 from the first event: the two after it.
+	resumed := harness.SubscribeWith(t, h2, url, http.Header{"Last-Event-Id": {ids[0]}})
+	expectEvent(t, resumed, "message", ids[1], "1")
+	expectEvent(t, resumed, "message", ids[2], "2")
+	streams = append(streams, resumed)
+
+	if err := g.Stop(t); err != nil {
+		t.Fatalf("Run returned %v", err)
+	}
+	for _, s := range streams {
+		expectEvent(t, s, "shutdown", "*", `{"reason":"shutdown"}`)
+	}
+}
