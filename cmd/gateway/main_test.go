@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/ssegate/ssegate/internal/config/configtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -38,6 +40,11 @@ func TestHelpListsEverySetting(t *testing.T) {
 			t.Errorf("-h does not document %s", env)
 		}
 	}
+	// And every setting -h lists is in the README's (or SECURITY.md's)
+	// tables and in the contract.
+	names := configtest.EnvNames(stderr.String())
+	configtest.RequireMentioned(t, names, "../../README.md", "../../SECURITY.md")
+	configtest.RequireMentioned(t, names, "../../docs/CONTRACT.md")
 }
 
 func TestBadSettingFailsAtStart(t *testing.T) {

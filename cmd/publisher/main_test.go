@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/ssegate/ssegate/internal/config/configtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -26,6 +28,9 @@ func TestHelpAndVersion(t *testing.T) {
 			t.Errorf("-h does not document %s", env)
 		}
 	}
+	names := configtest.EnvNames(stderr.String())
+	configtest.RequireMentioned(t, names, "../../README.md", "../../SECURITY.md")
+	configtest.RequireMentioned(t, names, "../../docs/CONTRACT.md")
 	if err := run(context.Background(), []string{"-version"}, none, &stdout, &stderr); err != nil || !strings.HasPrefix(stdout.String(), "publisher ") {
 		t.Fatalf("-version: %v %q", err, stdout.String())
 	}
