@@ -341,7 +341,8 @@ func TestBoardSurvivesGatewayRestart(t *testing.T) {
 
 // newBrowser starts a headless Chromium with a fresh profile and returns
 // a tab context; t.Cleanup closes the browser and waits for it to exit.
-func newBrowser(t *testing.T, bin string) context.Context {
+// extra adds options (flags) to the defaults.
+func newBrowser(t *testing.T, bin string, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(bin),
@@ -358,6 +359,7 @@ func newBrowser(t *testing.T, bin string) context.Context {
 		chromedp.UserDataDir(filepath.Join(t.TempDir(), "profile")),
 		chromedp.WindowSize(1280, 960),
 	}
+	opts = append(opts, extra...)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {
