@@ -88,3 +88,64 @@ func TestTLSStreams(t *testing.T) {
 		expectEvent(t, s, "shutdown", "*", `{"reason":"shutdown"}`)
 	}
 }
+
+// TestTLSSlowStreamSharesConnection: over HTTP/2 a stream that stops
+// reading shares its TCP connection with a stream that reads. The slow one
+// is evicted, when its queue overflows (its blocked write is aborted) or
+// when a write outlasts the send timeout, and the other gets every event,
+// before and after.
+func TestTLSSlowStreamSharesConnection(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		cfg    gateway.Config
+		reason string // connections_closed_total label
+	}{
+		{"queue full", gateway.Config{QueueSize: 4, SendTimeout: time.Minute}, "slow"},
+		{"send timeout", gateway.Config{QueueSize: 1 << 16, SendTimeout: 200 * time.Millisecond}, "send_timeout"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cert := testcert.Write(t, t.TempDir(), 1)
+			cfg := gateway.ProgramConfig{Config: tc.cfg}
+			cfg.HTTP.TLS = &httpserver.CertFiles{Cert: cert.CertFile, Key: cert.KeyFile}
+			g := startGateway(t, cfg)
+			var dials atomic.Int32
+			dialer := &net.Dialer{}
+			h2 := &http.Client{Transport: &http.Transport{
+				TLSClientConfig:   &tls.Config{RootCAs: cert.Pool},
+				ForceAttemptHTTP2: true,
+				DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+					dials.Add(1)
+					return dialer.DialContext(ctx, network, addr)
+				},
+			}}
+			t.Cleanup(h2.CloseIdleConnections)
+
+			good := harness.SubscribeWith(t, h2, streamURL(g, ""), nil)
+			req, err := http.NewRequest(http.MethodGet, streamURL(g, ""), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slow, err := h2.Do(req) // its body is never read
+			if err != nil || slow.StatusCode != http.StatusOK || slow.ProtoMajor != 2 {
+				t.Fatalf("slow stream: %v %v", slow, err)
+			}
+			t.Cleanup(func() { slow.Body.Close() })
+			if n := dials.Load(); n != 1 {
+				t.Fatalf("two streams took %d connections, want one shared", n)
+			}
+			waitFor(t, 5*time.Second, "both streams registered", func() bool { return g.Program.Server().Connections() == 2 })
+
+			closed := g.Program.Server().Metrics().ConnectionsClosed.WithLabelValues(tc.reason)
+			n := publishPaced(t, g, good, 1024, func() bool { return metricValue(closed) > 0 })
+			waitFor(t, 10*time.Second, "the slow stream evicted", func() bool {
+				return metricValue(closed) == 1 && g.Program.Server().Connections() == 1
+			})
+			id := publish(t, g, "spools:updates", "after")
+			expectEvent(t, good, "message", id, "after")
+			t.Logf("slow HTTP/2 stream closed (%s) after %d events of %d KiB; the stream beside it got all of them", tc.reason, n, len(bigEvent)>>10)
+		})
+	}
+}
