@@ -16,6 +16,34 @@ import (
 	"github.com/ssegate/ssegate/test/harness"
 )
 
+// startTLSGateway runs the gateway with cfg over TLS, on a certificate of
+// its own.
+func startTLSGateway(t *testing.T, cfg gateway.Config) (*harness.Gateway, testcert.Pair) {
+	t.Helper()
+	cert := testcert.Write(t, t.TempDir(), 1)
+	pcfg := gateway.ProgramConfig{Config: cfg}
+	pcfg.HTTP.TLS = &httpserver.CertFiles{Cert: cert.CertFile, Key: cert.KeyFile}
+	return startGateway(t, pcfg), cert
+}
+
+// http2Client trusts cert, speaks HTTP/2, and counts the TCP connections
+// it opens, so a test can tell streams share one.
+func http2Client(t *testing.T, cert testcert.Pair) (*http.Client, *atomic.Int32) {
+	t.Helper()
+	dials := &atomic.Int32{}
+	dialer := &net.Dialer{}
+	c := &http.Client{Transport: &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: cert.Pool},
+		ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials.Add(1)
+			return dialer.DialContext(ctx, network, addr)
+		},
+	}}
+	t.Cleanup(c.CloseIdleConnections)
+	return c, dials
+}
+
 // TestTLSStreams: with a certificate the gateway serves HTTPS, and a
 // browser then speaks HTTP/2, where any number of streams share one
 // connection instead of HTTP/1.1's six per origin. Streams over HTTP/2 and
@@ -24,26 +52,12 @@ import (
 func TestTLSStreams(t *testing.T) {
 	t.Parallel()
 	const h2Streams = 10
-	cert := testcert.Write(t, t.TempDir(), 1)
-	cfg := gateway.ProgramConfig{Config: gateway.Config{DrainWindow: 50 * time.Millisecond}}
-	cfg.HTTP.TLS = &httpserver.CertFiles{Cert: cert.CertFile, Key: cert.KeyFile}
-	g := startGateway(t, cfg)
-
-	var dials atomic.Int32
-	dialer := &net.Dialer{}
-	h2 := &http.Client{Transport: &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: cert.Pool},
-		ForceAttemptHTTP2: true,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			dials.Add(1)
-			return dialer.DialContext(ctx, network, addr)
-		},
-	}}
+	g, cert := startTLSGateway(t, gateway.Config{DrainWindow: 50 * time.Millisecond})
+	h2, dials := http2Client(t, cert)
 	h1 := &http.Client{Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: cert.Pool},
 		TLSNextProto:    map[string]func(string, *tls.Conn) http.RoundTripper{}, // HTTP/1.1 only
 	}}
-	t.Cleanup(h2.CloseIdleConnections)
 	t.Cleanup(h1.CloseIdleConnections)
 
 	url := streamURL(g, "topic=tls")
@@ -107,21 +121,8 @@ func TestTLSSlowStreamSharesConnection(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cert := testcert.Write(t, t.TempDir(), 1)
-			cfg := gateway.ProgramConfig{Config: tc.cfg}
-			cfg.HTTP.TLS = &httpserver.CertFiles{Cert: cert.CertFile, Key: cert.KeyFile}
-			g := startGateway(t, cfg)
-			var dials atomic.Int32
-			dialer := &net.Dialer{}
-			h2 := &http.Client{Transport: &http.Transport{
-				TLSClientConfig:   &tls.Config{RootCAs: cert.Pool},
-				ForceAttemptHTTP2: true,
-				DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-					dials.Add(1)
-					return dialer.DialContext(ctx, network, addr)
-				},
-			}}
-			t.Cleanup(h2.CloseIdleConnections)
+			g, cert := startTLSGateway(t, tc.cfg)
+			h2, dials := http2Client(t, cert)
 
 			good := harness.SubscribeWith(t, h2, streamURL(g, ""), nil)
 			req, err := http.NewRequest(http.MethodGet, streamURL(g, ""), nil)
