@@ -16,6 +16,8 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -41,9 +43,13 @@ type Options struct {
 // Broker talks to Redis. It holds two clients: one for commands (publish,
 // history) and one used only for the subscription, so a slow or reconnecting
 // subscription never delays a publish and vice versa.
+//
+// When Redis does not answer at start, the broker starts without clients:
+// commands fail with broker.ErrUnavailable and the subscription is not
+// healthy, while a connector goroutine (stopped by Close) retries until
+// Redis answers and then attaches the clients.
 type Broker struct {
-	cmd     rueidis.Client
-	sub     rueidis.Client
+	conns   atomic.Pointer[conns] // nil until Redis first answered
 	log     *slog.Logger
 	sharded bool
 	hist    broker.HistoryConfig
@@ -51,10 +57,17 @@ type Broker struct {
 	page    *rueidis.Lua
 
 	subs *subscriber
+
+	stopConnect context.CancelFunc
+	connecting  sync.WaitGroup
+	mu          sync.Mutex // orders attach against Close
+	closed      bool
 }
 
-// New connects to Redis. It does not fail when Redis is down: the clients
-// connect lazily and the subscription retries until it succeeds.
+// New makes a broker for opts. A setting that cannot work (a malformed
+// URL; with Redis reachable, a rejected password or a missing permission)
+// is a *ConfigError. Redis being unreachable is not an error: the broker
+// starts degraded and connects as soon as Redis answers.
 func New(opts Options) (*Broker, error) {
 	co, err := ClientOption(opts.URL, opts.SentinelMaster)
 	if err != nil {
@@ -68,19 +81,48 @@ func New(opts Options) (*Broker, error) {
 	if hist.MaxLen <= 0 {
 		hist.MaxLen = broker.DefaultHistory().MaxLen
 	}
-	cmd, err := rueidis.NewClient(co)
-	if err != nil {
-		return nil, fmt.Errorf("connect to redis: %w", errors.Join(broker.ErrUnavailable, err))
-	}
-	sub, err := rueidis.NewClient(co)
-	if err != nil {
-		cmd.Close()
-		return nil, fmt.Errorf("connect to redis: %w", errors.Join(broker.ErrUnavailable, err))
-	}
-	b := &Broker{cmd: cmd, sub: sub, log: log, sharded: opts.Sharded, hist: hist}
+	b := &Broker{log: log, sharded: opts.Sharded, hist: hist}
 	b.publish, b.page = newScripts()
-	b.subs = newSubscriber(sub, co, opts.Sharded, log)
+	b.subs = newSubscriber(opts.Sharded, log)
+	c, err := dial(context.Background(), co)
+	switch {
+	case err == nil:
+		b.attach(c)
+		return b, nil
+	case configError(err) != nil:
+		return nil, err
+	}
+	log.Warn("redis unreachable at start; answering 503 until it answers", "err", err)
+	ctx, cancel := context.WithCancel(context.Background())
+	b.stopConnect = cancel
+	b.connecting.Add(1)
+	go func() {
+		defer b.connecting.Done()
+		b.connect(ctx, co, err)
+	}()
 	return b, nil
+}
+
+// attach installs the clients once Redis answered (at most once); after
+// Close it releases them instead.
+func (b *Broker) attach(c *conns) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		c.close()
+		return
+	}
+	b.conns.Store(c)
+	b.subs.attach(c.sub, c.opt)
+}
+
+// cmd returns the command client, or an error wrapping
+// broker.ErrUnavailable while Redis has not answered since start.
+func (b *Broker) cmd() (rueidis.Client, error) {
+	if c := b.conns.Load(); c != nil {
+		return c.cmd, nil
+	}
+	return nil, fmt.Errorf("redis: %w", errors.Join(broker.ErrUnavailable, errNotConnected))
 }
 
 // ClientOption turns a URL (and optional Sentinel master set) into rueidis
@@ -88,7 +130,7 @@ func New(opts Options) (*Broker, error) {
 func ClientOption(url, sentinelMaster string) (rueidis.ClientOption, error) {
 	co, err := rueidis.ParseURL(url)
 	if err != nil {
-		return co, fmt.Errorf("parse redis url: %w", err)
+		return co, urlError(err)
 	}
 	co.DisableCache = true // no client-side caching: it would issue CLIENT TRACKING
 	if sentinelMaster != "" {
@@ -107,9 +149,17 @@ func ClientOption(url, sentinelMaster string) (rueidis.ClientOption, error) {
 // Close releases both clients and the subscription connections; a running
 // Run returns.
 func (b *Broker) Close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	if b.stopConnect != nil {
+		b.stopConnect()
+		b.connecting.Wait()
+	}
 	b.subs.close()
-	b.sub.Close()
-	b.cmd.Close()
+	if c := b.conns.Load(); c != nil {
+		c.close()
+	}
 }
 
 // StreamKey is the history stream of topic.
@@ -120,7 +170,11 @@ func IdempotencyKey(topic, key string) string { return "ssegate:{" + topic + "}:
 
 // Ping checks that commands reach Redis.
 func (b *Broker) Ping(ctx context.Context) error {
-	if err := b.cmd.Do(ctx, b.cmd.B().Ping().Build()).Error(); err != nil {
+	cmd, err := b.cmd()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Do(ctx, cmd.B().Ping().Build()).Error(); err != nil {
 		return unavailable(err)
 	}
 	return nil
@@ -150,7 +204,11 @@ func (b *Broker) Publish(ctx context.Context, req broker.PublishRequest) (broker
 		req.Topic, req.Event, strconv.FormatInt(req.AcceptedAt.UnixMicro(), 10), string(req.Data),
 		strconv.FormatInt(b.hist.MaxLen, 10), maxAge, sharded, ttl, req.Fingerprint,
 	}
-	reply, err := b.publish.Exec(ctx, b.cmd, []string{StreamKey(req.Topic), idemKey}, args).ToArray()
+	cmd, err := b.cmd()
+	if err != nil {
+		return broker.PublishResult{}, err
+	}
+	reply, err := b.publish.Exec(ctx, cmd, []string{StreamKey(req.Topic), idemKey}, args).ToArray()
 	if err != nil {
 		return broker.PublishResult{}, unavailable(err)
 	}
@@ -197,7 +255,11 @@ func (b *Broker) History(ctx context.Context, topic string, after, until streami
 	if !until.IsZero() {
 		end = until.String()
 	}
-	reply, err := b.page.Exec(ctx, b.cmd, []string{StreamKey(topic)}, []string{after.String(), end, strconv.Itoa(limit)}).ToArray()
+	cmd, err := b.cmd()
+	if err != nil {
+		return broker.Page{}, err
+	}
+	reply, err := b.page.Exec(ctx, cmd, []string{StreamKey(topic)}, []string{after.String(), end, strconv.Itoa(limit)}).ToArray()
 	if err != nil {
 		return broker.Page{}, unavailable(err)
 	}
