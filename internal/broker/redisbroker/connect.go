@@ -5,14 +5,139 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
 
 	"github.com/ssegate/ssegate/internal/broker"
 )
+
+// Broker talks to Redis. It holds two clients: one for commands (publish,
+// history) and one used only for the subscription, so a slow or reconnecting
+// subscription never delays a publish and vice versa.
+//
+// When Redis does not answer at start, the broker starts without clients:
+// commands fail with broker.ErrUnavailable and the subscription is not
+// healthy, while a connector goroutine (stopped by Close) retries until
+// Redis answers and then attaches the clients.
+type Broker struct {
+	conns   atomic.Pointer[conns] // nil until Redis first answered
+	log     *slog.Logger
+	sharded bool
+	hist    broker.HistoryConfig
+	publish *rueidis.Lua
+	page    *rueidis.Lua
+
+	subs *subscriber
+
+	stopConnect context.CancelFunc
+	connecting  sync.WaitGroup
+	mu          sync.Mutex // orders attach against Close
+	closed      bool
+}
+
+// New makes a broker for opts. A setting that cannot work (a malformed
+// URL; with Redis reachable, a rejected password or a missing permission)
+// is a *ConfigError. Redis being unreachable is not an error: the broker
+// starts degraded and connects as soon as Redis answers.
+func New(opts Options) (*Broker, error) {
+	co, err := ClientOption(opts.URL, opts.SentinelMaster)
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	hist := opts.History
+	if hist.MaxLen <= 0 {
+		hist.MaxLen = broker.DefaultHistory().MaxLen
+	}
+	b := &Broker{log: log, sharded: opts.Sharded, hist: hist}
+	b.publish, b.page = newScripts()
+	b.subs = newSubscriber(opts.Sharded, log)
+	c, err := dial(context.Background(), co)
+	switch {
+	case err == nil:
+		b.attach(c)
+		return b, nil
+	case configError(err) != nil:
+		return nil, err
+	}
+	log.Warn("redis unreachable at start; answering 503 until it answers", "err", err)
+	ctx, cancel := context.WithCancel(context.Background())
+	b.stopConnect = cancel
+	b.connecting.Add(1)
+	go func() {
+		defer b.connecting.Done()
+		b.connect(ctx, co, err)
+	}()
+	return b, nil
+}
+
+// attach installs the clients once Redis answered (at most once); after
+// Close it releases them instead.
+func (b *Broker) attach(c *conns) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		c.close()
+		return
+	}
+	b.conns.Store(c)
+	b.subs.attach(c.sub, c.opt)
+}
+
+// cmd returns the command client, or an error wrapping
+// broker.ErrUnavailable while Redis has not answered since start.
+func (b *Broker) cmd() (rueidis.Client, error) {
+	if c := b.conns.Load(); c != nil {
+		return c.cmd, nil
+	}
+	return nil, fmt.Errorf("redis: %w: %w", broker.ErrUnavailable, errNotConnected)
+}
+
+// ClientOption turns a URL (and optional Sentinel master set) into rueidis
+// options with the settings ssegate relies on.
+func ClientOption(url, sentinelMaster string) (rueidis.ClientOption, error) {
+	co, err := rueidis.ParseURL(url)
+	if err != nil {
+		return co, urlError(err)
+	}
+	co.DisableCache = true // no client-side caching: it would issue CLIENT TRACKING
+	if sentinelMaster != "" {
+		co.Sentinel.MasterSet = sentinelMaster
+	}
+	if co.ConnWriteTimeout == 0 {
+		// Notice a silent partition within seconds instead of the default 10 s.
+		co.ConnWriteTimeout = 3 * time.Second
+	}
+	if co.Dialer.Timeout == 0 {
+		co.Dialer.Timeout = 2 * time.Second
+	}
+	return co, nil
+}
+
+// Close releases both clients and the subscription connections; a running
+// Run returns.
+func (b *Broker) Close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	if b.stopConnect != nil {
+		b.stopConnect()
+		b.connecting.Wait()
+	}
+	b.subs.close()
+	if c := b.conns.Load(); c != nil {
+		c.close()
+	}
+}
 
 // urlForm is how the settings spell a Redis URL, for hints.
 const urlForm = "redis://user:pass@host:port/db"
