@@ -12,7 +12,11 @@ func TopicCount(b *Broker) int {
 }
 
 // ClusterMode reports whether the broker found a Redis Cluster.
-func ClusterMode(b *Broker) bool { return b.subs.cluster }
+func ClusterMode(b *Broker) bool {
+	b.subs.mu.Lock()
+	defer b.subs.mu.Unlock()
+	return b.subs.cluster
+}
 
 // SessionAddrs lists the nodes the subscriber holds a session to that is
 // up, sorted.

@@ -38,89 +38,32 @@ type Options struct {
 	Logger  *slog.Logger
 }
 
-// Broker talks to Redis. It holds two clients: one for commands (publish,
-// history) and one used only for the subscription, so a slow or reconnecting
-// subscription never delays a publish and vice versa.
-type Broker struct {
-	cmd     rueidis.Client
-	sub     rueidis.Client
-	log     *slog.Logger
-	sharded bool
-	hist    broker.HistoryConfig
-	publish *rueidis.Lua
-	page    *rueidis.Lua
-
-	subs *subscriber
-}
-
-// New connects to Redis. It does not fail when Redis is down: the clients
-// connect lazily and the subscription retries until it succeeds.
-func New(opts Options) (*Broker, error) {
-	co, err := ClientOption(opts.URL, opts.SentinelMaster)
-	if err != nil {
-		return nil, err
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	hist := opts.History
-	if hist.MaxLen <= 0 {
-		hist.MaxLen = broker.DefaultHistory().MaxLen
-	}
-	cmd, err := rueidis.NewClient(co)
-	if err != nil {
-		return nil, fmt.Errorf("connect to redis: %w", errors.Join(broker.ErrUnavailable, err))
-	}
-	sub, err := rueidis.NewClient(co)
-	if err != nil {
-		cmd.Close()
-		return nil, fmt.Errorf("connect to redis: %w", errors.Join(broker.ErrUnavailable, err))
-	}
-	b := &Broker{cmd: cmd, sub: sub, log: log, sharded: opts.Sharded, hist: hist}
-	b.publish, b.page = newScripts()
-	b.subs = newSubscriber(sub, co, opts.Sharded, log)
-	return b, nil
-}
-
-// ClientOption turns a URL (and optional Sentinel master set) into rueidis
-// options with the settings ssegate relies on.
-func ClientOption(url, sentinelMaster string) (rueidis.ClientOption, error) {
-	co, err := rueidis.ParseURL(url)
-	if err != nil {
-		return co, fmt.Errorf("parse redis url: %w", err)
-	}
-	co.DisableCache = true // no client-side caching: it would issue CLIENT TRACKING
-	if sentinelMaster != "" {
-		co.Sentinel.MasterSet = sentinelMaster
-	}
-	if co.ConnWriteTimeout == 0 {
-		// Notice a silent partition within seconds instead of the default 10 s.
-		co.ConnWriteTimeout = 3 * time.Second
-	}
-	if co.Dialer.Timeout == 0 {
-		co.Dialer.Timeout = 2 * time.Second
-	}
-	return co, nil
-}
-
-// Close releases both clients and the subscription connections; a running
-// Run returns.
-func (b *Broker) Close() {
-	b.subs.close()
-	b.sub.Close()
-	b.cmd.Close()
-}
-
 // StreamKey is the history stream of topic.
 func StreamKey(topic string) string { return "ssegate:{" + topic + "}:history" }
 
 // IdempotencyKey is where the result of a keyed publish is remembered.
 func IdempotencyKey(topic, key string) string { return "ssegate:{" + topic + "}:idem:" + key }
 
+// exec runs script with keys and args on the command client.
+func (b *Broker) exec(ctx context.Context, script *rueidis.Lua, keys, args []string) ([]rueidis.RedisMessage, error) {
+	cmd, err := b.cmd()
+	if err != nil {
+		return nil, err
+	}
+	reply, err := script.Exec(ctx, cmd, keys, args).ToArray()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return reply, nil
+}
+
 // Ping checks that commands reach Redis.
 func (b *Broker) Ping(ctx context.Context) error {
-	if err := b.cmd.Do(ctx, b.cmd.B().Ping().Build()).Error(); err != nil {
+	cmd, err := b.cmd()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Do(ctx, cmd.B().Ping().Build()).Error(); err != nil {
 		return unavailable(err)
 	}
 	return nil
@@ -150,9 +93,9 @@ func (b *Broker) Publish(ctx context.Context, req broker.PublishRequest) (broker
 		req.Topic, req.Event, strconv.FormatInt(req.AcceptedAt.UnixMicro(), 10), string(req.Data),
 		strconv.FormatInt(b.hist.MaxLen, 10), maxAge, sharded, ttl, req.Fingerprint,
 	}
-	reply, err := b.publish.Exec(ctx, b.cmd, []string{StreamKey(req.Topic), idemKey}, args).ToArray()
+	reply, err := b.exec(ctx, b.publish, []string{StreamKey(req.Topic), idemKey}, args)
 	if err != nil {
-		return broker.PublishResult{}, unavailable(err)
+		return broker.PublishResult{}, err
 	}
 	if len(reply) < 2 {
 		return broker.PublishResult{}, fmt.Errorf("publish script: unexpected reply of %d elements", len(reply))
@@ -197,9 +140,9 @@ func (b *Broker) History(ctx context.Context, topic string, after, until streami
 	if !until.IsZero() {
 		end = until.String()
 	}
-	reply, err := b.page.Exec(ctx, b.cmd, []string{StreamKey(topic)}, []string{after.String(), end, strconv.Itoa(limit)}).ToArray()
+	reply, err := b.exec(ctx, b.page, []string{StreamKey(topic)}, []string{after.String(), end, strconv.Itoa(limit)})
 	if err != nil {
-		return broker.Page{}, unavailable(err)
+		return broker.Page{}, err
 	}
 	if len(reply) != 4 && len(reply) != 8 {
 		return broker.Page{}, fmt.Errorf("history script: unexpected reply of %d elements", len(reply))

@@ -49,7 +49,7 @@ const singleAddr = ""
 // Redis confirms one again after a loss: a reconnection, a failover, or a
 // slot that moved to another shard.
 type subscriber struct {
-	client  rueidis.Client       // single/Sentinel: sessions dedicate from it; cluster: asked for CLUSTER SLOTS
+	client  rueidis.Client       // single/Sentinel: sessions dedicate from it; cluster: asked for CLUSTER SLOTS; nil until attach (guarded by mu, fixed after)
 	cluster bool                 // the client found a Redis Cluster
 	nodeOpt rueidis.ClientOption // cluster: template of the per-node session clients
 	sharded bool
@@ -91,13 +91,10 @@ type session struct {
 	stopping bool // cancelled by the supervisor (guarded by subscriber.mu)
 }
 
-func newSubscriber(client rueidis.Client, nodeOpt rueidis.ClientOption, sharded bool, log *slog.Logger) *subscriber {
-	nodeOpt.Sentinel = rueidis.SentinelOption{}
-	nodeOpt.ForceSingleClient = true
+// newSubscriber makes a subscriber without a client: it subscribes nothing
+// and is not healthy until attach gives it one.
+func newSubscriber(sharded bool, log *slog.Logger) *subscriber {
 	return &subscriber{
-		client:   client,
-		cluster:  client.Mode() == rueidis.ClientModeCluster,
-		nodeOpt:  nodeOpt,
 		sharded:  sharded,
 		log:      log,
 		kick:     make(chan struct{}, 1),
@@ -106,6 +103,18 @@ func newSubscriber(client rueidis.Client, nodeOpt rueidis.ClientOption, sharded 
 		sessions: make(map[string]*session),
 		need:     make(map[string]bool),
 	}
+}
+
+// attach gives the subscriber its client, once Redis answered, and has the
+// supervisor route the wanted topics.
+func (s *subscriber) attach(client rueidis.Client, nodeOpt rueidis.ClientOption) {
+	nodeOpt.Sentinel = rueidis.SentinelOption{}
+	nodeOpt.ForceSingleClient = true
+	s.mu.Lock()
+	s.client, s.nodeOpt = client, nodeOpt
+	s.cluster = client.Mode() == rueidis.ClientModeCluster
+	s.mu.Unlock()
+	poke(s.kick)
 }
 
 // close makes a running run return; sessions close their connections.
@@ -316,7 +325,13 @@ func (sv *supervisor) ended1(e sessionEnd) error {
 		sv.next[e.se.addr] = r
 	}
 	r.fail(time.Now())
-	s.log.Warn("redis subscription lost; reconnecting", "node", e.se.addr, "err", e.err, "retry_in", r.backoff)
+	// One line per change of state: up → down here, down → up in session;
+	// failed attempts in between are debug lines.
+	if e.wasUp {
+		s.log.Warn("redis subscription lost; reconnecting", "node", e.se.addr, "err", e.err)
+	} else {
+		s.log.Debug("redis subscription still down; retrying", "node", e.se.addr, "err", e.err, "retry_in", r.backoff.String())
+	}
 	return nil
 }
 
@@ -327,7 +342,7 @@ func (sv *supervisor) ended1(e sessionEnd) error {
 func (sv *supervisor) route(now time.Time) (wake time.Time) {
 	s := sv.s
 	s.mu.Lock()
-	stale := s.cluster && (s.stale || s.slots == nil)
+	stale := s.client != nil && s.cluster && (s.stale || s.slots == nil)
 	s.mu.Unlock()
 	if stale && !now.Before(sv.refresh.at) {
 		sv.learnSlots(now)
@@ -340,6 +355,9 @@ func (sv *supervisor) route(now time.Time) (wake time.Time) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.client == nil {
+		return wake // not connected since start: attach kicks
+	}
 	need := make(map[string]bool, len(s.sessions)+1)
 	switch {
 	case !s.cluster:
@@ -404,8 +422,13 @@ func (sv *supervisor) learnSlots(now time.Time) {
 	table, err := clusterSlots(ctx, s.client)
 	cancel()
 	if err != nil {
+		first := sv.refresh.backoff == 0
 		sv.refresh.fail(now)
-		s.log.Warn("redis cluster slots unknown; asking again", "err", err, "retry_in", sv.refresh.backoff)
+		if first {
+			s.log.Warn("redis cluster slots unknown; asking again", "err", err)
+		} else {
+			s.log.Debug("redis cluster slots still unknown", "err", err, "retry_in", sv.refresh.backoff.String())
+		}
 		return
 	}
 	sv.refresh = retryState{at: now.Add(minRefresh)}
