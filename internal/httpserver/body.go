@@ -34,12 +34,13 @@ func IsBodyTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceede
 // arriving at the deadline makes the read fail (IsBodyTimeout).
 //
 // A handler that answers with an error without reading the body (a 401,
-// a 404, a 415) must not wait for it either: net/http reads up to 256 KiB of
-// an unread HTTP/1.x body before it writes the answer, at the client's
-// pace. For those answers it sets "Connection: close", which makes net/http
-// answer at once and close the connection instead. (On HTTP/2 an unread
-// body is simply reset with its stream, and "Connection: close" would make
-// net/http end the whole connection, so it is left alone there.)
+// a 404, a 415, the 408 itself) must not wait for it either: net/http reads
+// up to 256 KiB of an unread HTTP/1.x body before it writes the answer, and
+// again when it closes the body after it, at the client's pace. For those
+// answers it sets "Connection: close" and moves the read deadline to now,
+// so net/http answers at once and then closes the connection. (On HTTP/2
+// an unread body is simply reset with its stream, and "Connection: close"
+// would make net/http end the whole connection, so it is left alone there.)
 //
 // Stream routes get no deadline: an SSE request has no body, and a
 // deadline left on the connection would end the stream.
@@ -59,6 +60,7 @@ func bodyDeadline(timeout time.Duration, streams map[string]bool) echo.Middlewar
 			err := next(c)
 			if err != nil && !b.eof.Load() && r.ProtoMajor == 1 {
 				c.Response().Header().Set("Connection", "close")
+				_ = b.rc.SetReadDeadline(time.Now())
 			}
 			return err
 		}
