@@ -30,8 +30,10 @@ func IsBodyTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceede
 // of timeout from now (http.ResponseController: the connection's on
 // HTTP/1.x, the stream's on HTTP/2) and lifts it when the handler reads
 // the body to its end, so the rest of the request — a slow broker call,
-// the connection's next request — is not cut. A body that is still
-// arriving at the deadline makes the read fail (IsBodyTimeout).
+// the connection's next request — is not cut (net/http also lifts an
+// HTTP/1.x connection's deadline itself at the body's end, when it starts
+// watching for the client going away). A body that is still arriving at
+// the deadline makes the read fail (IsBodyTimeout).
 //
 // A handler that answers with an error without reading the body (a 401,
 // a 404, a 415, the 408 itself) must not wait for it either: net/http reads
