@@ -3,7 +3,8 @@
 // and client-IP extraction that trusts X-Forwarded-For only from configured
 // proxies; a /metrics endpoint on a private registry; and a server whose
 // timeouts suit long-lived streams (ReadHeaderTimeout against slowloris, no
-// WriteTimeout, which would cut streams) with a bounded graceful shutdown.
+// WriteTimeout, which would cut streams; a per-request body deadline instead
+// of ReadTimeout, see bodyDeadline) with a bounded graceful shutdown.
 package httpserver
 
 import (
