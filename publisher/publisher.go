@@ -26,6 +26,7 @@ import (
 
 	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/httperr"
+	"github.com/ssegate/ssegate/internal/httpserver"
 	"github.com/ssegate/ssegate/internal/requestid"
 	"github.com/ssegate/ssegate/internal/topic"
 )
@@ -37,11 +38,27 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
-// Authorizer decides whether a request may publish to a topic. It returns
-// an *httperr.Error (401 with WWW-Authenticate, or 403) to refuse.
+// Authorizer decides who may publish. Authenticate checks the request's
+// credential from its headers alone, before the body is read, so that a
+// caller without a valid credential is answered at once and never holds a
+// connection open by sending its body slowly; it returns an *httperr.Error
+// (401 with WWW-Authenticate) to refuse. The Grant it returns then decides
+// the topic named in the body.
 type Authorizer interface {
-	Authorize(r *http.Request, topic string) error
+	Authenticate(r *http.Request) (Grant, error)
 }
+
+// Grant is an authenticated caller's permission to publish.
+type Grant interface {
+	// Allow returns nil when the caller may publish to topic, else an
+	// *httperr.Error (403 with WWW-Authenticate).
+	Allow(topic string) error
+}
+
+// allowAll is the grant of the explicit anonymous mode (no Authorizer).
+type allowAll struct{}
+
+func (allowAll) Allow(string) error { return nil }
 
 // Config tunes the publisher.
 type Config struct {
@@ -112,11 +129,15 @@ type response struct {
 
 func (s *Server) publishSpool(c echo.Context) error {
 	start := time.Now()
-	body, err := s.readBody(c)
+	grant, err := s.authenticate(c)
 	if err != nil {
 		return err
 	}
-	if err := s.authorize(c, SpoolTopic); err != nil {
+	if err := grant.Allow(SpoolTopic); err != nil {
+		return err
+	}
+	body, err := s.readBody(c)
+	if err != nil {
 		return err
 	}
 	ev, stamped, err := parseSpoolEvent(body, s.cfg.Now())
@@ -142,6 +163,10 @@ func (s *Server) publishSpool(c echo.Context) error {
 
 func (s *Server) publishGeneric(c echo.Context) error {
 	start := time.Now()
+	grant, err := s.authenticate(c)
+	if err != nil {
+		return err
+	}
 	body, err := s.readBody(c)
 	if err != nil {
 		return err
@@ -150,17 +175,19 @@ func (s *Server) publishGeneric(c echo.Context) error {
 	if err != nil {
 		return s.validationFailed(err)
 	}
-	if err := s.authorize(c, ev.Topic); err != nil {
+	if err := grant.Allow(ev.Topic); err != nil {
 		return err
 	}
 	return s.publish(c, "/v1/events", start, broker.PublishRequest{Topic: ev.Topic, Event: ev.Type, Data: ev.Data}, ev.Data)
 }
 
-func (s *Server) authorize(c echo.Context, topic string) error {
+// authenticate checks the caller from the request headers; it runs before
+// the body is read.
+func (s *Server) authenticate(c echo.Context) (Grant, error) {
 	if s.cfg.Auth == nil {
-		return nil
+		return allowAll{}, nil
 	}
-	return s.cfg.Auth.Authorize(c.Request(), topic)
+	return s.cfg.Auth.Authenticate(c.Request())
 }
 
 func (s *Server) validationFailed(err error) error {
@@ -185,6 +212,10 @@ func (s *Server) readBody(c echo.Context) ([]byte, error) {
 		return nil, httperr.New(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", s.cfg.MaxBodyBytes))
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBodyBytes+1))
+	if httpserver.IsBodyTimeout(err) {
+		s.metrics.ValidationFailures.WithLabelValues("body_read_timeout").Inc()
+		return nil, httperr.New(http.StatusRequestTimeout, "body_read_timeout", "the request body did not arrive in time")
+	}
 	if err != nil {
 		s.metrics.ValidationFailures.WithLabelValues("truncated_body").Inc()
 		return nil, httperr.BadRequest("truncated_body", "the body could not be read completely")
@@ -209,6 +240,24 @@ func validIdempotencyKey(k string) bool {
 	return true
 }
 
+// idempotencyKey returns the request's Idempotency-Key ("" for none), or a
+// 400 when it is malformed or sent more than once: with two keys it would
+// be left to chance which one a retry is matched against.
+func (s *Server) idempotencyKey(h http.Header) (string, error) {
+	keys := h.Values("Idempotency-Key")
+	switch {
+	case len(keys) == 0 || len(keys) == 1 && keys[0] == "": // an empty header is no key, as before
+		return "", nil
+	case len(keys) > 1:
+		s.metrics.ValidationFailures.WithLabelValues("duplicate_idempotency_key").Inc()
+		return "", httperr.BadRequest("duplicate_idempotency_key", "send at most one Idempotency-Key header")
+	case !validIdempotencyKey(keys[0]):
+		s.metrics.ValidationFailures.WithLabelValues("invalid_idempotency_key").Inc()
+		return "", httperr.BadRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
+	}
+	return keys[0], nil
+}
+
 // publish makes the broker call. identity is the request content an
 // Idempotency-Key is bound to (with the endpoint, topic and event name).
 func (s *Server) publish(c echo.Context, endpoint string, start time.Time, req broker.PublishRequest, identity []byte) error {
@@ -219,11 +268,11 @@ func (s *Server) publish(c echo.Context, endpoint string, start time.Time, req b
 		return httperr.New(http.StatusRequestEntityTooLarge, "event_too_large", fmt.Sprintf("the event data is larger than %d bytes", s.cfg.MaxEventBytes))
 	}
 	req.AcceptedAt = s.cfg.Now()
-	if key := c.Request().Header.Get("Idempotency-Key"); key != "" {
-		if !validIdempotencyKey(key) {
-			s.metrics.ValidationFailures.WithLabelValues("invalid_idempotency_key").Inc()
-			return httperr.BadRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
-		}
+	key, err := s.idempotencyKey(c.Request().Header)
+	if err != nil {
+		return err
+	}
+	if key != "" {
 		req.IdempotencyKey = key
 		sum := sha256.Sum256([]byte(endpoint + "\x00" + req.Topic + "\x00" + req.Event + "\x00" + string(identity)))
 		req.Fingerprint = hex.EncodeToString(sum[:16])

@@ -51,25 +51,25 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 	return &Publisher{cfg: cfg, log: log}, nil
 }
 
-// Authorize implements publisher.Authorizer: nil when r may publish to
-// name, else a 401 (missing or invalid credential) or 403 (the JWT does not
-// list the topic) *httperr.Error.
-func (p *Publisher) Authorize(r *http.Request, name string) error {
+// Authenticate implements publisher.Authorizer from the Authorization
+// header alone: a 401 *httperr.Error when the credential is missing
+// (without AllowAnonymous) or invalid, else the Grant that decides topics.
+func (p *Publisher) Authenticate(r *http.Request) (publisher.Grant, error) {
 	tok, err := Bearer(r.Header.Get("Authorization"))
 	switch {
 	case errors.Is(err, ErrNoToken):
 		if p.cfg.AllowAnonymous {
-			return nil
+			return everyTopic{}, nil
 		}
-		return missing()
+		return nil, missing()
 	case err != nil:
-		return invalid("malformed")
+		return nil, invalid("malformed")
 	}
 	if p.cfg.Tokens.Match(tok) {
-		return nil
+		return everyTopic{}, nil
 	}
 	if p.cfg.Verifier == nil {
-		return invalid("unknown token")
+		return nil, invalid("unknown token")
 	}
 	claims, err := p.cfg.Verifier.Verify(tok)
 	if err != nil {
@@ -78,11 +78,37 @@ func (p *Publisher) Authorize(r *http.Request, name string) error {
 		if errors.As(err, &ve) {
 			why = ve.Reason
 		}
-		p.log.Debug("publish token refused", "reason", why, "topic", name)
-		return invalid(why)
+		p.log.Debug("publish token refused", "reason", why)
+		return nil, invalid(why)
 	}
-	if !topic.MatchAny(claims.Publish, name) {
-		p.log.Debug("publish to topic not granted", "topic", name, "sub", claims.Subject)
+	return claimGrant{claims: claims, log: p.log}, nil
+}
+
+// Authorize is Authenticate followed by the grant's check of name: nil when
+// r may publish to name, else a 401 or 403 *httperr.Error.
+func (p *Publisher) Authorize(r *http.Request, name string) error {
+	g, err := p.Authenticate(r)
+	if err != nil {
+		return err
+	}
+	return g.Allow(name)
+}
+
+// everyTopic is the grant of a static token or of an anonymous caller.
+type everyTopic struct{}
+
+func (everyTopic) Allow(string) error { return nil }
+
+// claimGrant is the grant of a verified JWT: the topics its PublishClaim
+// lists.
+type claimGrant struct {
+	claims Claims
+	log    *slog.Logger
+}
+
+func (g claimGrant) Allow(name string) error {
+	if !topic.MatchAny(g.claims.Publish, name) {
+		g.log.Debug("publish to topic not granted", "topic", name, "sub", g.claims.Subject)
 		return forbidden("publishing to", name)
 	}
 	return nil

@@ -3,7 +3,8 @@
 // and client-IP extraction that trusts X-Forwarded-For only from configured
 // proxies; a /metrics endpoint on a private registry; and a server whose
 // timeouts suit long-lived streams (ReadHeaderTimeout against slowloris, no
-// WriteTimeout, which would cut streams) with a bounded graceful shutdown.
+// WriteTimeout, which would cut streams; a per-request body deadline instead
+// of ReadTimeout, see bodyDeadline) with a bounded graceful shutdown.
 package httpserver
 
 import (
@@ -40,6 +41,9 @@ type Options struct {
 	ReadHeaderTimeout time.Duration // default 5 s
 	IdleTimeout       time.Duration // default 120 s
 	MaxHeaderBytes    int           // default 16 KiB
+	// BodyReadTimeout bounds the time a request body may take to arrive
+	// (default DefaultBodyReadTimeout); see bodyDeadline.
+	BodyReadTimeout time.Duration
 	// StreamRoutes are not timed by the request metrics (they last for
 	// hours) and get no middleware that buffers.
 	StreamRoutes []string
@@ -104,6 +108,9 @@ func NewEcho(opts Options) *echo.Echo {
 	e.Use(requestid.Middleware(opts.StreamRoutes...))
 	// Metrics next, so a panic that Recover turns into a 500 is counted.
 	e.Use(requestMetrics(reg, opts.StreamRoutes))
+	// Outside Recover, so that an answer made from a panic is also sent
+	// without waiting for an unread body.
+	e.Use(bodyDeadline(orDefault(opts.BodyReadTimeout, DefaultBodyReadTimeout), routeSet(opts.StreamRoutes)))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			log.Error("panic in handler", "req", requestid.Of(c), "path", c.Path(), "err", err, "stack", string(stack))
@@ -129,10 +136,7 @@ func requestMetrics(reg prometheus.Registerer, streams []string) echo.Middleware
 		NativeHistogramMinResetDuration: time.Hour,
 	}, []string{"route"})
 	reg.MustRegister(requests, duration)
-	skip := make(map[string]bool, len(streams))
-	for _, s := range streams {
-		skip[s] = true
-	}
+	skip := routeSet(streams)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -225,6 +229,15 @@ func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, opts Options, gra
 		return errors.Join(err, serveErr)
 	}
 	return err
+}
+
+// routeSet is routes as a set.
+func routeSet(routes []string) map[string]bool {
+	set := make(map[string]bool, len(routes))
+	for _, r := range routes {
+		set[r] = true
+	}
+	return set
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -94,6 +94,7 @@ func (c *Common) Bind(s *config.Set, d Defaults) {
 	s.Duration(&c.ShutdownGrace, "shutdown-grace", "SSEGATE_SHUTDOWN_GRACE", d.ShutdownGrace, "longest time from SIGTERM to exit")
 	s.String(&c.trusted, "trusted-proxies", "SSEGATE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
 	s.Duration(&c.HTTP.ReadHeaderTimeout, "read-header-timeout", "SSEGATE_READ_HEADER_TIMEOUT", 5*time.Second, "time a client has to send its request headers (slowloris guard)")
+	s.Duration(&c.HTTP.BodyReadTimeout, "body-read-timeout", "SSEGATE_BODY_READ_TIMEOUT", httpserver.DefaultBodyReadTimeout, "time a client has to send a request body, counted from its headers; later gets 408")
 	s.Int(&c.maxHeaderBytes, "max-header-bytes", "SSEGATE_MAX_HEADER_BYTES", 16<<10, "largest request header block; larger gets 431")
 	s.String(&c.tlsCert, "tls-cert-file", "SSEGATE_TLS_CERT_FILE", "", "PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1); reread when it changes")
 	s.String(&c.tlsKey, "tls-key-file", "SSEGATE_TLS_KEY_FILE", "", "PEM private key of the TLS certificate")
@@ -130,6 +131,9 @@ func (c *Common) Start(ctx context.Context, name, version, commit string, stdout
 	}
 	if c.MaxBodyBytes <= 0 || c.MaxEventBytes <= 0 {
 		return nil, true, fmt.Errorf("max-body-bytes %d, max-event-bytes %d: want positive sizes", c.MaxBodyBytes, c.MaxEventBytes)
+	}
+	if c.HTTP.BodyReadTimeout <= 0 {
+		return nil, true, fmt.Errorf("body-read-timeout %s: want a positive duration", c.HTTP.BodyReadTimeout)
 	}
 	c.HTTP.MaxHeaderBytes = c.maxHeaderBytes
 	if c.HTTP.TrustedProxies, err = httpserver.ParseCIDRs(c.trusted); err != nil {

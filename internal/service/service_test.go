@@ -49,9 +49,11 @@ func TestStart(t *testing.T) {
 		{name: "body limit 0", args: []string{"-max-body-bytes", "0"}, wantDone: true, wantErr: "max-body-bytes"},
 		{name: "negative event limit", env: map[string]string{"SSEGATE_MAX_EVENT_BYTES": "-1"}, wantDone: true, wantErr: "max-event-bytes"},
 		{name: "topic length over the limit", env: map[string]string{"SSEGATE_MAX_TOPIC_LEN": "1025"}, wantDone: true, wantErr: "max-topic-len"},
+		{name: "body read timeout 0", args: []string{"-body-read-timeout", "0s"}, wantDone: true, wantErr: "body-read-timeout"},
 		{name: "runs", env: map[string]string{
 			"SSEGATE_HISTORY_MAXLEN": "42", "SSEGATE_TRUSTED_PROXIES": "127.0.0.1", "SSEGATE_IDEMPOTENCY_TTL": "1h",
 			"SSEGATE_MAX_TOPIC_LEN": "64", "SSEGATE_MAX_BODY_BYTES": "1000", "SSEGATE_MAX_EVENT_BYTES": "900",
+			"SSEGATE_BODY_READ_TIMEOUT": "3s",
 		}},
 	}
 	for _, tt := range tests {
@@ -72,7 +74,7 @@ func TestStart(t *testing.T) {
 			if !done {
 				if log == nil || c.History.MaxLen != 42 || c.History.IdempotencyTTL != time.Hour || len(c.HTTP.TrustedProxies) != 1 ||
 					c.HTTP.MaxHeaderBytes != 16<<10 || c.Listen != ":9999" || c.ShutdownGrace != 3*time.Second ||
-					c.MaxTopicLen != 64 || c.MaxBodyBytes != 1000 || c.MaxEventBytes != 900 {
+					c.MaxTopicLen != 64 || c.MaxBodyBytes != 1000 || c.MaxEventBytes != 900 || c.HTTP.BodyReadTimeout != 3*time.Second {
 					t.Fatalf("settings not applied: %+v", c)
 				}
 			}
