@@ -71,6 +71,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	cfg.RedisURL, cfg.Sharded, cfg.SentinelMaster = common.RedisURL, common.Sharded, common.SentinelMaster
 	cfg.History, cfg.ShutdownGrace, cfg.HTTP = common.History, common.ShutdownGrace, common.HTTP
 	cfg.MaxTopicLen = common.MaxTopicLen
+	authSet.MaxTopicLen = common.MaxTopicLen // patterns in JWT claims: the same bound as topics
 	if cfg.CORSOrigins, err = gateway.ParseCORSOrigins(config.List(origins)); err != nil {
 		return err
 	}

@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	cfg.RedisURL, cfg.Sharded, cfg.SentinelMaster = common.RedisURL, common.Sharded, common.SentinelMaster
 	cfg.History, cfg.ShutdownGrace, cfg.HTTP = common.History, common.ShutdownGrace, common.HTTP
 	cfg.MaxBodyBytes, cfg.MaxEventBytes, cfg.MaxTopicLen = common.MaxBodyBytes, common.MaxEventBytes, common.MaxTopicLen
+	authSet.MaxTopicLen = common.MaxTopicLen // patterns in JWT claims: the same bound as topics
 	if cfg.Auth, err = authSet.Publisher(log); err != nil {
 		return err
 	}
