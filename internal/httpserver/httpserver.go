@@ -104,6 +104,7 @@ func NewEcho(opts Options) *echo.Echo {
 	e.Use(requestid.Middleware(opts.StreamRoutes...))
 	// Metrics next, so a panic that Recover turns into a 500 is counted.
 	e.Use(requestMetrics(reg, opts.StreamRoutes))
+	e.Use(headerLimit(opts.maxHeaderBytes()))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			log.Error("panic in handler", "req", requestid.Of(c), "path", c.Path(), "err", err, "stack", string(stack))
@@ -176,12 +177,9 @@ func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, opts Options, gra
 		Handler:           e,
 		ReadHeaderTimeout: orDefault(opts.ReadHeaderTimeout, 5*time.Second),
 		IdleTimeout:       orDefault(opts.IdleTimeout, 120*time.Second),
-		MaxHeaderBytes:    opts.MaxHeaderBytes,
+		MaxHeaderBytes:    opts.maxHeaderBytes(), // headerLimit enforces it exactly
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(orLogger(opts.Logger).Handler(), slog.LevelDebug),
-	}
-	if srv.MaxHeaderBytes <= 0 {
-		srv.MaxHeaderBytes = 16 << 10
 	}
 	if opts.TLS != nil {
 		cfg, err := tlsConfig(*opts.TLS, orLogger(opts.Logger))
