@@ -61,7 +61,7 @@ func (p *Publisher) Authorize(r *http.Request, name string) error {
 		if p.cfg.AllowAnonymous {
 			return nil
 		}
-		return missing()
+		return missing("this endpoint requires a bearer token (Authorization: Bearer <token>)")
 	case err != nil:
 		return invalid("malformed")
 	}
