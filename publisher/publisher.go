@@ -166,8 +166,8 @@ func (s *Server) authorize(c echo.Context, topic string) error {
 func (s *Server) validationFailed(err error) error {
 	var ve *validationError
 	if errors.As(err, &ve) {
-		s.metrics.ValidationFailures.WithLabelValues(ve.reason).Inc()
-		return httperr.BadRequest(ve.reason, ve.message)
+		s.metrics.ValidationFailures.WithLabelValues(ve.code).Inc()
+		return httperr.BadRequest(ve.code, ve.message)
 	}
 	return err
 }
