@@ -48,7 +48,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, phase := range []string{"validate", "redis"} {
 		m.Duration.WithLabelValues(phase)
 	}
+	for _, code := range validationCodes() {
+		m.ValidationFailures.WithLabelValues(code)
+	}
 	return m
+}
+
+// validationCodes are the error codes of the requests the publisher refuses
+// as invalid, each a reason label of ssegate_publisher_validation_failures_total
+// (a test checks that it lists every such code the package can answer).
+func validationCodes() []string {
+	return []string{
+		"body_read_timeout", "body_too_large", "duplicate_idempotency_key", "duplicate_key", "event_too_large", "field_too_long", "invalid_idempotency_key",
+		"invalid_json", "invalid_timestamp", "invalid_topic", "invalid_type", "missing_field",
+		"number_out_of_range", "too_deep", "truncated_body", "unknown_event_type", "unknown_field",
+		"unsupported_media_type", "wrong_type",
+	}
 }
 
 func statusText(code int) string { return strconv.Itoa(code) }

@@ -176,6 +176,13 @@ func TestMetricsFixedLabelValuesExistFromStart(t *testing.T) {
 			t.Errorf("%s%v = %v (found %v), want a series at 0", tc.name, tc.labels, got, ok)
 		}
 	}
+	// Every validation failure reason, the one users hit most among them.
+	for _, code := range append(validationCodes(), "field_too_long", "invalid_json") {
+		labels := map[string]string{"reason": code}
+		if got, ok := metricsValue(mfs, "ssegate_publisher_validation_failures_total", labels); !ok || got != 0 {
+			t.Errorf("ssegate_publisher_validation_failures_total%v = %v (found %v), want a series at 0", labels, got, ok)
+		}
+	}
 }
 
 func TestMetricsHistogramBuckets(t *testing.T) {

@@ -193,8 +193,8 @@ func (s *Server) authenticate(c echo.Context) (Grant, error) {
 func (s *Server) validationFailed(err error) error {
 	var ve *validationError
 	if errors.As(err, &ve) {
-		s.metrics.ValidationFailures.WithLabelValues(ve.reason).Inc()
-		return httperr.BadRequest(ve.reason, ve.message)
+		s.metrics.ValidationFailures.WithLabelValues(ve.code).Inc()
+		return httperr.BadRequest(ve.code, ve.message)
 	}
 	return err
 }

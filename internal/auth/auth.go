@@ -38,11 +38,11 @@ const Realm = "ssegate"
 // anything longer is refused before any parsing.
 const MaxTokenLen = 8 << 10
 
-// missing is the 401 for a request without a credential. RFC 6750 §3.1: a
-// request that lacks authentication information gets a challenge without
-// an error code.
-func missing() *httperr.Error {
-	e := httperr.New(http.StatusUnauthorized, "missing_token", "this endpoint requires a bearer token (Authorization: Bearer <token>)")
+// missing is the 401 for a request without a credential; message says how
+// to send one. RFC 6750 §3.1: a request that lacks authentication
+// information gets a challenge without an error code.
+func missing(message string) *httperr.Error {
+	e := httperr.New(http.StatusUnauthorized, "missing_token", message)
 	e.Header = http.Header{"Www-Authenticate": {fmt.Sprintf("Bearer realm=%q", Realm)}}
 	return e
 }

@@ -108,7 +108,7 @@ func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
-func codeFor(status int) string {
+func codeFor(status int) (code string) {
 	switch status {
 	case http.StatusNotFound:
 		return "not_found"

@@ -108,6 +108,7 @@ func NewEcho(opts Options) *echo.Echo {
 	e.Use(requestid.Middleware(opts.StreamRoutes...))
 	// Metrics next, so a panic that Recover turns into a 500 is counted.
 	e.Use(requestMetrics(reg, opts.StreamRoutes))
+	e.Use(headerLimit(opts.maxHeaderBytes()))
 	// Outside Recover, so that an answer made from a panic is also sent
 	// without waiting for an unread body.
 	e.Use(bodyDeadline(orDefault(opts.BodyReadTimeout, DefaultBodyReadTimeout), routeSet(opts.StreamRoutes)))
@@ -180,12 +181,9 @@ func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, opts Options, gra
 		Handler:           e,
 		ReadHeaderTimeout: orDefault(opts.ReadHeaderTimeout, 5*time.Second),
 		IdleTimeout:       orDefault(opts.IdleTimeout, 120*time.Second),
-		MaxHeaderBytes:    opts.MaxHeaderBytes,
+		MaxHeaderBytes:    opts.maxHeaderBytes(), // headerLimit enforces it exactly
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(orLogger(opts.Logger).Handler(), slog.LevelDebug),
-	}
-	if srv.MaxHeaderBytes <= 0 {
-		srv.MaxHeaderBytes = 16 << 10
 	}
 	if opts.TLS != nil {
 		cfg, err := tlsConfig(*opts.TLS, orLogger(opts.Logger))

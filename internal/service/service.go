@@ -95,7 +95,7 @@ func (c *Common) Bind(s *config.Set, d Defaults) {
 	s.String(&c.trusted, "trusted-proxies", "SSEGATE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
 	s.Duration(&c.HTTP.ReadHeaderTimeout, "read-header-timeout", "SSEGATE_READ_HEADER_TIMEOUT", 5*time.Second, "time a client has to send its request headers (slowloris guard)")
 	s.Duration(&c.HTTP.BodyReadTimeout, "body-read-timeout", "SSEGATE_BODY_READ_TIMEOUT", httpserver.DefaultBodyReadTimeout, "time a client has to send a request body, counted from its headers; later gets 408")
-	s.Int(&c.maxHeaderBytes, "max-header-bytes", "SSEGATE_MAX_HEADER_BYTES", 16<<10, "largest request header block; larger gets 431")
+	s.Int(&c.maxHeaderBytes, "max-header-bytes", "SSEGATE_MAX_HEADER_BYTES", 16<<10, "largest request line and headers, in bytes; larger gets 431 headers_too_large")
 	s.String(&c.tlsCert, "tls-cert-file", "SSEGATE_TLS_CERT_FILE", "", "PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1); reread when it changes")
 	s.String(&c.tlsKey, "tls-key-file", "SSEGATE_TLS_KEY_FILE", "", "PEM private key of the TLS certificate")
 	s.String(&c.logLevel, "log-level", "SSEGATE_LOG_LEVEL", "info", "debug, info, warn or error")
