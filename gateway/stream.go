@@ -123,13 +123,10 @@ func (s *Server) stream(c echo.Context) error {
 	}
 	buf := sse.AppendRetry(make([]byte, 0, 4096), s.cfg.Retry)
 	buf = sse.AppendComment(buf, "ok")
-	if err := w.write(buf); err != nil {
-		reason = cn.writeReason(err)
-		return nil
-	}
 	log.Debug("stream opened", "topics", topics, "last_event_id", truncate(lastEventID(c)), "pooled", nc != nil)
 
-	pos, buf, err := s.resume(r.Context(), w, buf[:0], topics, snap, lastEventID(c))
+	// resume writes the preamble, then gives the client its position.
+	pos, buf, err := s.resume(r.Context(), w, buf, topics, snap, lastEventID(c))
 	if err != nil {
 		reason = cn.writeReason(err)
 		if !errors.Is(err, errClient) {
