@@ -109,6 +109,11 @@ func TestStreamResumesFromFirstPosition(t *testing.T) {
 			if len(tt.topics) == 1 && ev.ID != live {
 				t.Fatalf("live event id %q, want %q", ev.ID, live)
 			}
+			// The replay's last id was the position: no position frame
+			// followed it (it would have been read before the live event).
+			if p, err := r.Position(10 * time.Millisecond); err == nil {
+				t.Fatalf("position frame %q after a replay that ended at the position", p)
+			}
 		})
 	}
 }
