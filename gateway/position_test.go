@@ -27,8 +27,8 @@ import (
 func TestStreamFirstBytesCarryPosition(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t, gateway.ProgramConfig{Config: gateway.Config{Retry: 1500 * time.Millisecond}})
-	full := publish(t, g, "pos:full", "1")
-	full = publish(t, g, "pos:full", "2")
+	publish(t, g, "pos:full", "1")
+	full := publish(t, g, "pos:full", "2") // the newest id is the position
 	tests := []struct {
 		name, query, want string
 	}{
