@@ -41,7 +41,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	s.SetOutput(stderr)
 	common.Bind(s, service.Defaults{
 		Listen:        ":8080",
-		RedisURLHelp:  "redis://host:port/db (extra seeds: ?addr=h2:p2&addr=h3:p3); empty = embedded in-process broker",
+		RedisURLHelp:  "redis://[user:pass@]host:port/db, rediss:// for TLS (Cluster seeds: ?addr=h2:p2&addr=h3:p3); empty = embedded in-process broker",
 		ShutdownGrace: 25 * time.Second,
 		MaxLenHelp:    "events kept per topic (embedded mode; with Redis the publisher trims)",
 	})

@@ -21,6 +21,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/ssegate/ssegate/internal/broker"
+	"github.com/ssegate/ssegate/internal/redact"
 	"github.com/ssegate/ssegate/internal/streamid"
 )
 
@@ -69,6 +70,9 @@ func New(opts Options) (*Broker, error) {
 		hist.MaxLen = broker.DefaultHistory().MaxLen
 	}
 	cmd, err := rueidis.NewClient(co)
+	if err := explainConnect(err, co); errors.Is(err, ErrSeedsNotCluster) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("connect to redis: %w", errors.Join(broker.ErrUnavailable, err))
 	}
@@ -88,7 +92,8 @@ func New(opts Options) (*Broker, error) {
 func ClientOption(url, sentinelMaster string) (rueidis.ClientOption, error) {
 	co, err := rueidis.ParseURL(url)
 	if err != nil {
-		return co, fmt.Errorf("parse redis url: %w", err)
+		// net/url quotes the whole URL, password included.
+		return co, redact.Error(fmt.Errorf("redis url %s: %w", redact.URL(url), err), url)
 	}
 	co.DisableCache = true // no client-side caching: it would issue CLIENT TRACKING
 	if sentinelMaster != "" {
