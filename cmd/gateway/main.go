@@ -29,7 +29,7 @@ var (
 
 func main() { service.Main("gateway", run) }
 
-func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error {
 	var (
 		cfg                gateway.ProgramConfig
 		common             service.Common
@@ -37,7 +37,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		authSet            auth.Settings
 	)
 	def := gateway.DefaultConfig()
-	s := config.New("gateway", lookup)
+	s := config.New("gateway", env)
 	s.SetOutput(stderr)
 	common.Bind(s, service.Defaults{
 		Listen:        ":8080",

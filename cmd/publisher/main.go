@@ -23,13 +23,13 @@ var (
 
 func main() { service.Main("publisher", run) }
 
-func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error {
 	var (
 		cfg     publisher.ProgramConfig
 		common  service.Common
 		authSet auth.Settings
 	)
-	s := config.New("publisher", lookup)
+	s := config.New("publisher", env)
 	s.SetOutput(stderr)
 	common.Bind(s, service.Defaults{
 		Listen:        ":8081",

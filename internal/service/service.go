@@ -23,15 +23,15 @@ import (
 	"github.com/ssegate/ssegate/internal/topic"
 )
 
-// RunFunc runs a program with its arguments (without the program name), an
-// environment lookup and output streams, until ctx ends.
-type RunFunc func(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error
+// RunFunc runs a program with its arguments (without the program name), its
+// environment and output streams, until ctx ends.
+type RunFunc func(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error
 
 // Main runs run with the process's arguments and environment, cancels its
 // context on SIGINT or SIGTERM, and exits with ExitCode.
 func Main(name string, run RunFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], config.OSLookup, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], config.OSEnv(), os.Stdout, os.Stderr)
 	stop()
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
@@ -79,6 +79,7 @@ type Common struct {
 
 // Bind registers the common settings on s.
 func (c *Common) Bind(s *config.Set, d Defaults) {
+	s.Tolerate(sharedEnv()...)
 	s.String(&c.Listen, "listen", "SSEGATE_LISTEN_ADDR", d.Listen, "HTTP listen address")
 	s.String(&c.RedisURL, "redis-url", "SSEGATE_REDIS_URL", d.RedisURL, d.RedisURLHelp)
 	s.Bool(&c.Sharded, "redis-sharded-pubsub", "SSEGATE_REDIS_SHARDED_PUBSUB", false, "use SSUBSCRIBE/SPUBLISH (Redis Cluster sharded pub/sub)")
