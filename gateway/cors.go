@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ssegate/ssegate/internal/httperr"
+	"github.com/ssegate/ssegate/internal/redact"
 )
 
 // streamPath is the route of the SSE stream.
@@ -45,7 +46,7 @@ func ParseCORSOrigins(list []string) ([]string, error) {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return nil, fmt.Errorf("CORS origin %q: want scheme://host[:port], e.g. https://app.example.com", o)
+			return nil, fmt.Errorf("CORS origin %q: want scheme://host[:port], e.g. https://app.example.com", redact.URL(o))
 		}
 		host := strings.ToLower(u.Hostname())
 		port := u.Port()

@@ -192,6 +192,9 @@ func configError(err error) error {
 	if errors.As(err, &ce) {
 		return ce
 	}
+	if errors.Is(err, ErrSeedsNotCluster) {
+		return &ConfigError{Fix: err.Error(), Err: err}
+	}
 	var unknownCA x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	if errors.As(err, &unknownCA) || errors.As(err, &hostErr) {
@@ -235,7 +238,7 @@ func (c *conns) close() {
 func dial(ctx context.Context, co rueidis.ClientOption) (*conns, error) {
 	cmd, err := rueidis.NewClient(co)
 	if err != nil {
-		return nil, classify(err)
+		return nil, classify(explainConnect(err, co))
 	}
 	sub, err := rueidis.NewClient(co)
 	if err != nil {
