@@ -82,4 +82,3 @@ func resumeAcrossPages(t *testing.T, g *harness.Gateway, topic string, ids []str
 		t.Fatalf("events_replayed_total = %v, want %d", n, len(ids)-1)
 	}
 }
-
