@@ -79,9 +79,13 @@ func (s *Server) admit(c echo.Context) (release func(), err error) {
 	l := s.limits
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	now := time.Now()
 	st := l.byIP[ip]
 	if st == nil {
-		st = &ipState{}
+		// Seen now, before the sweep below: an entry with a zero time would
+		// be swept at once, and the stream it admits counted on an entry
+		// the map no longer holds (the next one from ip would start at 0).
+		st = &ipState{seen: now}
 		if l.rate > 0 {
 			st.limiter = rate.NewLimiter(l.rate, l.burst)
 		}
@@ -93,7 +97,6 @@ func (s *Server) admit(c echo.Context) (release func(), err error) {
 			l.nextSweep = max(minSweep, 2*len(l.byIP))
 		}
 	}
-	now := time.Now()
 	st.seen = now
 	switch {
 	case l.max > 0 && l.total >= l.max:

@@ -16,15 +16,10 @@ import (
 	"github.com/ssegate/ssegate/internal/httperr"
 	"github.com/ssegate/ssegate/internal/sse"
 	"github.com/ssegate/ssegate/internal/streamid"
-	"github.com/ssegate/ssegate/internal/topic"
 )
 
 // flushAt is how much replayed data is buffered before it is written.
 const flushAt = 32 << 10
-
-// streamParams are the query parameters the stream route understands;
-// anything else is a client bug worth a 400 rather than silence.
-var streamParams = map[string]bool{"topic": true, "lastEventId": true, "last_event_id": true, "access_token": true, "_": true}
 
 // stream serves GET /api/sse/stream.
 func (s *Server) stream(c echo.Context) error {
@@ -33,17 +28,9 @@ func (s *Server) stream(c echo.Context) error {
 		s.metrics.Rejected.WithLabelValues("draining").Inc()
 		return httperr.Unavailable("draining", "the gateway is shutting down; reconnect", s.cfg.Retry)
 	}
-	q := r.URL.Query()
-	for k := range q {
-		if !streamParams[k] {
-			s.metrics.Rejected.WithLabelValues("bad_request").Inc()
-			return httperr.BadRequest("unknown_parameter", fmt.Sprintf("unknown query parameter %q (known: topic, lastEventId, last_event_id, access_token)", truncate(k)))
-		}
-	}
-	topics, err := topic.ParseList(q["topic"], topic.Default, s.cfg.MaxTopics, s.cfg.MaxTopicLen)
+	topics, err := s.streamTopics(r)
 	if err != nil {
-		s.metrics.Rejected.WithLabelValues("bad_request").Inc()
-		return httperr.BadRequest("invalid_topic", err.Error())
+		return err
 	}
 	auth, err := s.authorize(c, topics)
 	if err != nil {

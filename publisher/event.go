@@ -143,7 +143,9 @@ func ParseGenericEvent(body []byte, maxTopicLen int) (GenericEvent, error) {
 	if req.Topic == nil {
 		return GenericEvent{}, invalid("missing_field", "topic is required")
 	}
-	if err := topic.Validate(*req.Topic, maxTopicLen); err != nil {
+	if err := topic.Validate(*req.Topic, maxTopicLen); errors.Is(err, topic.ErrReserved) {
+		return GenericEvent{}, invalid("reserved_topic", "%v", err)
+	} else if err != nil {
 		return GenericEvent{}, invalid("invalid_topic", "%v", err)
 	}
 	if req.Data == nil {

@@ -61,7 +61,7 @@ func validationCodes() []string {
 	return []string{
 		"body_read_timeout", "body_too_large", "duplicate_idempotency_key", "duplicate_key", "event_too_large", "field_too_long", "invalid_idempotency_key",
 		"invalid_json", "invalid_timestamp", "invalid_topic", "invalid_type", "missing_field",
-		"number_out_of_range", "too_deep", "truncated_body", "unknown_event_type", "unknown_field",
+		"number_out_of_range", "reserved_topic", "too_deep", "truncated_body", "unknown_event_type", "unknown_field",
 		"unsupported_media_type", "wrong_type",
 	}
 }

@@ -34,6 +34,7 @@ func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.W
 		cfg                gateway.ProgramConfig
 		common             service.Common
 		origins, pprofAddr string
+		hosts              string
 		authSet            auth.Settings
 	)
 	def := gateway.DefaultConfig()
@@ -57,6 +58,7 @@ func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.W
 	s.Int(&cfg.Writers, "writers", "SSEGATE_WRITERS", 0, "goroutines writing HTTP/1.1 streams (0 = one per CPU; -1 = a goroutine per stream through net/http)")
 	s.String(&pprofAddr, "pprof-addr", "SSEGATE_PPROF_ADDR", "", "serve Go profiles (net/http/pprof, without cmdline) on this separate address, e.g. 127.0.0.1:6060; empty = off")
 	s.String(&origins, "cors-origins", "SSEGATE_CORS_ORIGINS", "", "comma-separated origins whose pages may open streams (scheme://host[:port]; * = any, without cookies)")
+	s.String(&hosts, "allowed-hosts", "SSEGATE_ALLOWED_HOSTS", "", "comma-separated host names the gateway answers (Host header, no port); others get 421; empty = any (DNS-rebinding defence without a proxy pinning Host)")
 	authSet.BindSubscribe(s)
 	authSet.BindJWT(s)
 	authSet.BindPublish(s)
@@ -73,6 +75,9 @@ func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.W
 	cfg.MaxTopicLen = common.MaxTopicLen
 	authSet.MaxTopicLen = common.MaxTopicLen // patterns in JWT claims: the same bound as topics
 	if cfg.CORSOrigins, err = gateway.ParseCORSOrigins(config.List(origins)); err != nil {
+		return err
+	}
+	if cfg.AllowedHosts, err = gateway.ParseAllowedHosts(config.List(hosts)); err != nil {
 		return err
 	}
 	if cfg.Auth, err = authSet.Subscriber(log); err != nil {
