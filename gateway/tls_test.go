@@ -150,3 +150,32 @@ func TestTLSSlowStreamSharesConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSIdleStreamOutlivesSendTimeout: the send timeout bounds a write,
+// not the silence between two. Over HTTP/2 a write deadline left armed
+// after a write fires while the stream is idle and net/http resets the
+// stream (RST_STREAM INTERNAL_ERROR), so a quiet topic lost every HTTP/2
+// subscriber once SendTimeout passed without an event or keepalive.
+func TestTLSIdleStreamOutlivesSendTimeout(t *testing.T) {
+	t.Parallel()
+	const sendTimeout = 50 * time.Millisecond
+	g, cert := startTLSGateway(t, gateway.Config{SendTimeout: sendTimeout, PingInterval: time.Hour})
+	h2, _ := http2Client(t, cert)
+	s := harness.SubscribeWith(t, h2, streamURL(g, "topic=idle"), nil)
+	if s.Resp.ProtoMajor != 2 {
+		t.Fatalf("stream over %s, want HTTP/2", s.Resp.Proto)
+	}
+	if c, err := s.Comment(5 * time.Second); err != nil || c != "ok" {
+		t.Fatalf("first comment %q, %v; want ok", c, err)
+	}
+	// Silence for many send timeouts: an armed deadline would have reset
+	// the stream by then, which ends it.
+	select {
+	case <-s.Done():
+		ev, err := s.Next(time.Second)
+		t.Fatalf("the idle stream ended after its first write: %v %v", ev, err)
+	case <-time.After(20 * sendTimeout):
+	}
+	id := publish(t, g, "idle", "after the silence")
+	expectEvent(t, s, "message", id, "after the silence")
+}
