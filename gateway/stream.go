@@ -294,7 +294,21 @@ func (w *streamWriter) write(b []byte) error {
 		return fmt.Errorf("%w: %w", errClient, err)
 	}
 	w.last.Store(now.UnixNano())
+	w.disarm()
 	return nil
+}
+
+// disarm clears the deadline once a write is done: it bounds one write,
+// not the silence until the next. Over HTTP/2 an expired deadline is not
+// a note for the next write but a timer that resets the stream
+// (RST_STREAM INTERNAL_ERROR) even while nothing is being written, so an
+// armed one killed every stream left quiet for a send timeout. An abort
+// that lands between the write and this clear is not lost: its wake brings
+// the writer back, which then ends the stream or finds the flag in
+// armDeadline. An error here is ignored: the bytes went out, and a broken
+// connection fails the next write.
+func (w *streamWriter) disarm() {
+	_ = w.rc.SetWriteDeadline(time.Time{})
 }
 
 // live writes queued frames from the stream's own goroutine until the
