@@ -140,9 +140,6 @@ func (s *Server) cors(next echo.HandlerFunc) echo.HandlerFunc {
 		preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 		ok, creds := policy.allow(origin)
 		if !ok && !sameOrigin(origin, r.Host) {
-			if c.Path() == streamPath && r.Method == http.MethodGet {
-				s.metrics.Rejected.WithLabelValues("origin").Inc()
-			}
 			return httperr.New(http.StatusForbidden, "origin_not_allowed",
 				fmt.Sprintf("origin %q is not allowed (SSEGATE_CORS_ORIGINS)", truncate(origin)))
 		}

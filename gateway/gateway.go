@@ -26,6 +26,7 @@ import (
 
 	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/httperr"
+	"github.com/ssegate/ssegate/internal/httpserver"
 	"github.com/ssegate/ssegate/internal/streamid"
 )
 
@@ -180,9 +181,11 @@ func (s *Server) nextID() string {
 	return s.prefix + strconv.FormatUint(s.connSeq.Add(1), 36)
 }
 
-// Register mounts the gateway's routes on e, and the Host check (hosts.go)
-// and the CORS and origin check (cors.go) in front of every route of e.
+// Register mounts the gateway's routes on e, the Host check (hosts.go)
+// and the CORS and origin check (cors.go) in front of every route of e,
+// and the count of refused streams on e's error handler (countRefusal).
 func (s *Server) Register(e *echo.Echo) {
+	httpserver.OnError(e, s.countRefusal)
 	e.Use(s.hostCheck)
 	e.Use(s.cors)
 	e.GET(streamPath, s.stream)

@@ -69,11 +69,6 @@ func (s *Server) hostCheck(next echo.HandlerFunc) echo.HandlerFunc {
 		if len(allowed) == 0 || probeRoutes[c.Path()] || allowed[hostOf(c.Request().Host)] {
 			return next(c)
 		}
-		if c.Path() == streamPath && c.Request().Method == http.MethodGet {
-			// Counted with the origin refusals: both turn away a page of
-			// another site, and the label set stays the documented one.
-			s.metrics.Rejected.WithLabelValues("origin").Inc()
-		}
 		return httperr.New(http.StatusMisdirectedRequest, "host_not_allowed",
 			fmt.Sprintf("host %q is not served here (SSEGATE_ALLOWED_HOSTS)", truncate(c.Request().Host)))
 	}

@@ -26,18 +26,15 @@ var streamParams = map[string]bool{"topic": true, "lastEventId": true, "last_eve
 func (s *Server) streamTopics(r *http.Request) ([]string, error) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		s.metrics.Rejected.WithLabelValues("bad_request").Inc()
 		return nil, httperr.BadRequest("invalid_query", fmt.Sprintf("malformed query string (%v); separate parameters with &", err))
 	}
 	for k := range q {
 		if !streamParams[k] {
-			s.metrics.Rejected.WithLabelValues("bad_request").Inc()
 			return nil, httperr.BadRequest("unknown_parameter", fmt.Sprintf("unknown query parameter %q (known: topic, lastEventId, last_event_id, access_token)", truncate(k)))
 		}
 	}
 	topics, err := topic.ParseList(q["topic"], topic.Default, s.cfg.MaxTopics, s.cfg.MaxTopicLen)
 	if err != nil {
-		s.metrics.Rejected.WithLabelValues("bad_request").Inc()
 		code := "invalid_topic"
 		if errors.Is(err, topic.ErrReserved) {
 			code = "reserved_topic"

@@ -25,7 +25,6 @@ const flushAt = 32 << 10
 func (s *Server) stream(c echo.Context) error {
 	r := c.Request()
 	if s.draining.Load() {
-		s.metrics.Rejected.WithLabelValues("draining").Inc()
 		return httperr.Unavailable("draining", "the gateway is shutting down; reconnect", s.cfg.Retry)
 	}
 	topics, err := s.streamTopics(r)
@@ -37,7 +36,6 @@ func (s *Server) stream(c echo.Context) error {
 		return err
 	}
 	if !s.broker.HealthyFor(topics) {
-		s.metrics.Rejected.WithLabelValues("redis_unavailable").Inc()
 		return httperr.Unavailable("redis_unavailable", "the event broker is unavailable; retry later", s.cfg.Retry)
 	}
 	release, err := s.admit(c)
@@ -47,9 +45,8 @@ func (s *Server) stream(c echo.Context) error {
 	if err := s.feed.acquire(r.Context(), topics); err != nil {
 		release()
 		if r.Context().Err() != nil {
-			return nil // the client left while its topics were being subscribed
+			return nil // the client left while its topics were being subscribed: nothing to answer or count
 		}
-		s.metrics.Rejected.WithLabelValues("redis_unavailable").Inc()
 		s.log.Warn("subscribe failed", "topics", topics, "err", err)
 		return httperr.Unavailable("redis_unavailable", "the event broker is unavailable; retry later", s.cfg.Retry)
 	}

@@ -151,16 +151,8 @@ func requestMetrics(reg prometheus.Registerer, streams []string) echo.Middleware
 			}
 			code := c.Response().Status
 			if err != nil {
-				var he *httperr.Error
-				var ee *echo.HTTPError
-				switch {
-				case errors.As(err, &he):
-					code = he.Status
-				case errors.As(err, &ee):
-					code = ee.Code
-				default:
-					code = http.StatusInternalServerError
-				}
+				answer, _ := httperr.Answer(err)
+				code = answer.Status
 			}
 			requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 			duration.WithLabelValues(route).Observe(time.Since(start).Seconds())

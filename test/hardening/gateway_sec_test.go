@@ -37,8 +37,8 @@ func TestRedisInternalChannelsAsTopics(t *testing.T) {
 			}
 		}
 	})
-	if got, want := r.rejected(t, "bad_request"), float64(2*len(reserved)); got != want {
-		t.Fatalf("rejected{bad_request} = %v, want %v", got, want)
+	if got, want := r.rejected(t, "reserved_topic"), float64(2*len(reserved)); got != want {
+		t.Fatalf("rejected{reserved_topic} = %v, want %v", got, want)
 	}
 
 	// Names that only contain underscores elsewhere are ordinary topics.
@@ -80,8 +80,8 @@ func TestSemicolonQuery(t *testing.T) {
 			t.Fatalf("the default topic was subscribed (PUBSUB NUMSUB = %d)", n)
 		}
 	})
-	if got, want := r.rejected(t, "bad_request"), float64(len(queries)); got != want {
-		t.Fatalf("rejected{bad_request} = %v, want %v", got, want)
+	if got, want := r.rejected(t, "invalid_query"), float64(len(queries)); got != want {
+		t.Fatalf("rejected{invalid_query} = %v, want %v", got, want)
 	}
 	ctl.verify(t)
 }
@@ -169,8 +169,8 @@ func TestDNSRebindingHostAllowlist(t *testing.T) {
 			}
 		}
 	})
-	if got := r.rejected(t, "origin"); got != 8 {
-		t.Fatalf("rejected{origin} = %v, want 8 (the refused stream requests)", got)
+	if got := r.rejected(t, "host_not_allowed"); got != 8 {
+		t.Fatalf("rejected{host_not_allowed} = %v, want 8 (the refused stream requests)", got)
 	}
 	ctl.verify(t)
 }
