@@ -303,46 +303,9 @@ func TestRepeatedResubscriptionsNeverLeaveTheTopicHeld(t *testing.T) {
 		wg.Wait()
 		waitFor(t, 5*time.Second, fmt.Sprintf("round %d: backfills finished and the topic released", round), func() bool {
 			ts.feed.mu.Lock()
-			running := len(ts.feed.filled)
+			running := len(ts.feed.backfills)
 			ts.feed.mu.Unlock()
 			return running == 0 && !ts.hub.isHolding("flap")
-		})
-	}
-}
-
-// TestDiverged pins when a history that replaced a lost one cannot continue
-// streams positioned at the lost history's last ID (100-0).
-func TestDiverged(t *testing.T) {
-	t.Parallel()
-	before := sid(100)
-	entries := func(ids ...uint64) []broker.Entry {
-		var out []broker.Entry
-		for _, id := range ids {
-			out = append(out, broker.Entry{ID: sid(id)})
-		}
-		return out
-	}
-	tests := []struct {
-		name string
-		page broker.Page
-		want bool
-	}{
-		{"new events after the old ones", broker.Page{Entries: entries(101, 102), Last: sid(102), Next: sid(103)}, false},
-		{"new events behind the old ones", broker.Page{Entries: entries(50, 60), Last: sid(60), Next: sid(61)}, true},
-		{"new events around the old position", broker.Page{Entries: entries(90, 110), Last: sid(110), Next: sid(111)}, true},
-		{"same ID as the old position", broker.Page{Entries: entries(100), Last: sid(100), Next: sid(101)}, true},
-		{"empty, clock after the old IDs", broker.Page{Next: sid(200)}, false},
-		{"empty, clock behind the old IDs", broker.Page{Next: sid(80)}, true},
-		{"empty, clock unknown", broker.Page{}, false},
-		{"trimmed, newest after the old IDs", broker.Page{Lost: true, Reason: "trimmed", Last: sid(150), Next: sid(151)}, false},
-		{"trimmed, newest behind the old IDs", broker.Page{Lost: true, Reason: "trimmed", Last: sid(90), Next: sid(300)}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := diverged(tt.page, before); got != tt.want {
-				t.Fatalf("diverged = %v, want %v", got, tt.want)
-			}
 		})
 	}
 }
