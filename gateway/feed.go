@@ -23,7 +23,7 @@ type feed struct {
 	metrics *Metrics
 	timeout time.Duration // bound on subscribing a new topic
 
-	mu        sync.Mutex
+	mu        sync.Mutex // lock order: docs/design.md
 	topics    map[string]*feedTopic
 	setups    map[*setup]struct{}  // running setups
 	backfills map[string]*backfill // topic → its running backfill
