@@ -45,7 +45,7 @@ type member struct {
 
 // hubTopic is the hub's state for one topic.
 type hubTopic struct {
-	mu      sync.Mutex // lock order: docs/design.md
+	mu      sync.Mutex  // lock order: docs/design.md
 	last    streamid.ID // newest ID dispatched (or known at subscription)
 	members []member
 	hold    topicHold // live messages wait here while history is read (hold.go)
