@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -307,5 +308,52 @@ func TestRepeatedResubscriptionsNeverLeaveTheTopicHeld(t *testing.T) {
 			ts.feed.mu.Unlock()
 			return running == 0 && !ts.hub.isHolding("flap")
 		})
+	}
+}
+
+// unreadableBroker is the in-process broker whose history cannot be read:
+// a backfill on it retries until it is stopped.
+type unreadableBroker struct {
+	*membroker.Broker
+	reads atomic.Int64
+}
+
+func (b *unreadableBroker) History(context.Context, string, streamid.ID, streamid.ID, int) (broker.Page, error) {
+	b.reads.Add(1)
+	return broker.Page{}, fmt.Errorf("history: %w", broker.ErrUnavailable)
+}
+
+// TestFeedRunStopsWhatItStarted: every goroutine the feed starts ends when
+// its run does, also a backfill started before run (the feed keeps no
+// context of its own that such a goroutine could miss), and once stopped
+// the feed starts none: a new topic's setup fails at once.
+func TestFeedRunStopsWhatItStarted(t *testing.T) {
+	t.Parallel()
+	h := newTestHub()
+	openTopic(t, h, "t", streamid.Zero)
+	b := &unreadableBroker{Broker: membroker.New(broker.HistoryConfig{})}
+	f := newFeed(b, h, h.log, h.metrics, time.Second)
+	f.Resubscribed("t") // before run: a backfill that cannot read history
+	waitFor(t, 5*time.Second, "the backfill's first read", func() bool { return b.reads.Load() > 0 })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.run(ctx) }()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not return: the backfill it started outlived it")
+	}
+	if !h.isHolding("t") {
+		t.Fatal("the topic was released although its history was never read")
+	}
+	err := f.acquire(context.Background(), []string{"new"})
+	if !errors.Is(err, broker.ErrUnavailable) {
+		t.Fatalf("acquire after run ended: %v, want broker.ErrUnavailable", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.topics) != 0 || len(f.setups) != 0 || len(f.backfills) != 0 {
+		t.Fatalf("after run: %d topics, %d setups, %d backfills left", len(f.topics), len(f.setups), len(f.backfills))
 	}
 }
