@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -303,46 +304,56 @@ func TestRepeatedResubscriptionsNeverLeaveTheTopicHeld(t *testing.T) {
 		wg.Wait()
 		waitFor(t, 5*time.Second, fmt.Sprintf("round %d: backfills finished and the topic released", round), func() bool {
 			ts.feed.mu.Lock()
-			running := len(ts.feed.filled)
+			running := len(ts.feed.backfills)
 			ts.feed.mu.Unlock()
 			return running == 0 && !ts.hub.isHolding("flap")
 		})
 	}
 }
 
-// TestDiverged pins when a history that replaced a lost one cannot continue
-// streams positioned at the lost history's last ID (100-0).
-func TestDiverged(t *testing.T) {
+// unreadableBroker is the in-process broker whose history cannot be read:
+// a backfill on it retries until it is stopped.
+type unreadableBroker struct {
+	*membroker.Broker
+	reads atomic.Int64
+}
+
+func (b *unreadableBroker) History(context.Context, string, streamid.ID, streamid.ID, int) (broker.Page, error) {
+	b.reads.Add(1)
+	return broker.Page{}, fmt.Errorf("history: %w", broker.ErrUnavailable)
+}
+
+// TestFeedRunStopsWhatItStarted: every goroutine the feed starts ends when
+// its run does, also a backfill started before run (the feed keeps no
+// context of its own that such a goroutine could miss), and once stopped
+// the feed starts none: a new topic's setup fails at once.
+func TestFeedRunStopsWhatItStarted(t *testing.T) {
 	t.Parallel()
-	before := sid(100)
-	entries := func(ids ...uint64) []broker.Entry {
-		var out []broker.Entry
-		for _, id := range ids {
-			out = append(out, broker.Entry{ID: sid(id)})
-		}
-		return out
+	h := newTestHub()
+	openTopic(t, h, "t", streamid.Zero)
+	b := &unreadableBroker{Broker: membroker.New(broker.HistoryConfig{})}
+	f := newFeed(b, h, h.log, h.metrics, time.Second)
+	f.Resubscribed("t") // before run: a backfill that cannot read history
+	waitFor(t, 5*time.Second, "the backfill's first read", func() bool { return b.reads.Load() > 0 })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.run(ctx) }()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("run did not return: the backfill it started outlived it")
 	}
-	tests := []struct {
-		name string
-		page broker.Page
-		want bool
-	}{
-		{"new events after the old ones", broker.Page{Entries: entries(101, 102), Last: sid(102), Next: sid(103)}, false},
-		{"new events behind the old ones", broker.Page{Entries: entries(50, 60), Last: sid(60), Next: sid(61)}, true},
-		{"new events around the old position", broker.Page{Entries: entries(90, 110), Last: sid(110), Next: sid(111)}, true},
-		{"same ID as the old position", broker.Page{Entries: entries(100), Last: sid(100), Next: sid(101)}, true},
-		{"empty, clock after the old IDs", broker.Page{Next: sid(200)}, false},
-		{"empty, clock behind the old IDs", broker.Page{Next: sid(80)}, true},
-		{"empty, clock unknown", broker.Page{}, false},
-		{"trimmed, newest after the old IDs", broker.Page{Lost: true, Reason: "trimmed", Last: sid(150), Next: sid(151)}, false},
-		{"trimmed, newest behind the old IDs", broker.Page{Lost: true, Reason: "trimmed", Last: sid(90), Next: sid(300)}, true},
+	if !h.isHolding("t") {
+		t.Fatal("the topic was released although its history was never read")
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := diverged(tt.page, before); got != tt.want {
-				t.Fatalf("diverged = %v, want %v", got, tt.want)
-			}
-		})
+	err := f.acquire(context.Background(), []string{"new"})
+	if !errors.Is(err, broker.ErrUnavailable) {
+		t.Fatalf("acquire after run ended: %v, want broker.ErrUnavailable", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.topics) != 0 || len(f.setups) != 0 || len(f.backfills) != 0 {
+		t.Fatalf("after run: %d topics, %d setups, %d backfills left", len(f.topics), len(f.setups), len(f.backfills))
 	}
 }

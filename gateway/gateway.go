@@ -5,10 +5,27 @@
 // The path of one event: the broker delivers a channel message to the feed,
 // which hands it to the hub; the hub encodes the SSE frame once and queues
 // the same bytes on every local connection of the topic without blocking; each
-// connection's writer drains its queue in one write with a deadline. A client
-// that cannot keep up is disconnected instead of slowing the others, and comes
-// back through its browser's automatic reconnection with Last-Event-ID, which
-// the gateway answers from the topic's history before going live again.
+// connection's writer drains its queue in one write. A client that cannot
+// keep up is disconnected instead of slowing the others, and comes back
+// through its browser's automatic reconnection with Last-Event-ID, which the
+// gateway answers from the topic's history before going live again.
+//
+// Write deadlines depend on the writer. A stream written by its own handler
+// goroutine (HTTP/2, TLS, SSEGATE_WRITERS=-1) writes with a deadline of
+// Config.SendTimeout. On the pooled path (hijacked plain HTTP/1.1, type pool)
+// the workers' writes are non-blocking and carry no deadline: a write the
+// socket does not take whole stops at EAGAIN, and the rest goes to a
+// goroutine of that stream alone, whose one blocking write has the send
+// timeout as its deadline. So a stalled client holds no worker, and is
+// bounded by the send timeout (evicted as send_timeout), sooner by its queue
+// (Config.QueueSize frames: evicted as slow, its blocked write aborted at
+// once); a peer that closed is noticed through epoll (EPOLLRDHUP) without a
+// write. The history replay before a pooled stream goes live is written by
+// the handler goroutine, with the send timeout as its deadline.
+//
+// Locks: every mutex of the package is taken in one order, written once in
+// docs/design.md ("Lock order"); a change that takes a lock under another
+// must keep to it or change it there.
 package gateway
 
 import (

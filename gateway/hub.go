@@ -5,16 +5,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/envelope"
 	"github.com/ssegate/ssegate/internal/sse"
 	"github.com/ssegate/ssegate/internal/streamid"
 )
-
-// maxPending bounds the live messages a topic holds back while it is being
-// backfilled; past it they are dropped and the backfill reads them from
-// history instead.
-const maxPending = 65536
 
 // frame is one event ready for the wire. It is encoded once, when it
 // arrives, and the same bytes are shared by every connection that gets it.
@@ -51,13 +45,10 @@ type member struct {
 
 // hubTopic is the hub's state for one topic.
 type hubTopic struct {
-	mu      sync.Mutex
+	mu      sync.Mutex  // lock order: docs/design.md
 	last    streamid.ID // newest ID dispatched (or known at subscription)
 	members []member
-	holding bool // live messages wait in pending while history is read
-	holdGen int
-	pending []*frame
-	dropped bool // pending overflowed
+	hold    topicHold // live messages wait here while history is read (hold.go)
 }
 
 // hub fans messages out to the connections of this process. It knows no
@@ -67,7 +58,7 @@ type hub struct {
 	log     *slog.Logger
 	metrics *Metrics
 
-	mu     sync.RWMutex
+	mu     sync.RWMutex // lock order: docs/design.md
 	topics map[string]*hubTopic
 	conns  map[*conn]struct{}
 }
@@ -93,13 +84,13 @@ func (h *hub) open(name string) int {
 	defer h.mu.Unlock()
 	t := h.topics[name]
 	if t == nil {
-		t = &hubTopic{holding: true, holdGen: 1}
+		t = &hubTopic{hold: topicHold{state: holding, gen: 1}}
 		h.topics[name] = t
 		h.metrics.Topics.Inc()
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.holdGen
+	return t.hold.gen
 }
 
 // remove forgets a topic that no connection uses any more.
@@ -131,12 +122,8 @@ func (h *hub) message(topic string, payload []byte) {
 	start := time.Now()
 	f := newFrame(topic, env.ID, ok, env.Event, env.Data, env.AcceptedAt)
 	t.mu.Lock()
-	if t.holding {
-		if len(t.pending) < maxPending {
-			t.pending = append(t.pending, f)
-		} else {
-			t.dropped = true
-		}
+	if t.hold.state != flowing {
+		t.hold.keep(f)
 		t.mu.Unlock()
 		return
 	}
@@ -157,104 +144,6 @@ func (h *hub) dispatchLocked(t *hubTopic, f *frame) {
 	for _, m := range t.members {
 		m.c.enqueue(f)
 	}
-}
-
-// dispatchHistory dispatches an event read from history while the topic
-// holds live messages back.
-func (h *hub) dispatchHistory(topic string, e broker.Entry) bool {
-	t := h.topic(topic)
-	if t == nil {
-		return false
-	}
-	f := newFrame(topic, e.ID, true, e.Event, e.Data, e.AcceptedAt)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	before := t.last
-	h.dispatchLocked(t, f)
-	return before != t.last
-}
-
-// hold makes the topic hold live messages back and returns the hold's
-// generation, which release must present.
-func (h *hub) hold(topic string) (gen int, ok bool) {
-	t := h.topic(topic)
-	if t == nil {
-		return 0, false
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.holding = true
-	t.holdGen++
-	return t.holdGen, true
-}
-
-// isHolding reports whether topic holds live messages back.
-func (h *hub) isHolding(topic string) bool {
-	t := h.topic(topic)
-	if t == nil {
-		return false
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.holding
-}
-
-// lastID is the newest ID dispatched on topic.
-func (h *hub) lastID(topic string) (streamid.ID, bool) {
-	t := h.topic(topic)
-	if t == nil {
-		return streamid.ID{}, false
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.last, true
-}
-
-// release ends a hold: known becomes the topic's position if it is newer,
-// and the held messages are dispatched in order. It fails, and the topic
-// keeps holding, when another hold began since gen (gen 0 skips the check)
-// or when held messages were dropped: the caller must read history again
-// (from the position, which known has already advanced).
-func (h *hub) release(topic string, known streamid.ID, gen int) bool {
-	t := h.topic(topic)
-	if t == nil {
-		return true
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.last.Less(known) {
-		t.last = known
-	}
-	if (gen != 0 && gen != t.holdGen) || t.dropped {
-		t.dropped = false
-		t.pending = t.pending[:0]
-		return false
-	}
-	for _, f := range t.pending {
-		h.dispatchLocked(t, f)
-	}
-	t.pending, t.holding = nil, false
-	return true
-}
-
-// rebase moves topic to another history whose IDs are not comparable to
-// the ones dispatched so far (its stream was lost and recreated behind
-// them): every member is closed for reason, since its position belongs to
-// the old history and it must resume (and be told with a reset), and last
-// becomes the topic's position. Under one lock, so no member sees an event
-// of the new history. A hold goes on: held messages after last are still
-// dispatched by the release.
-func (h *hub) rebase(topic string, last streamid.ID, reason string) {
-	t := h.topic(topic)
-	if t == nil {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, m := range t.members {
-		m.c.close(reason)
-	}
-	t.last = last
 }
 
 // join adds c to its topics and returns each topic's current position: every
