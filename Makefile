@@ -56,6 +56,10 @@ staticcheck:
 cross:
 	GO=$(GO) ./scripts/cross.sh
 
+## golangci: golangci-lint (pinned in tools/go.mod, config .golangci.yml); not part of lint or CI yet
+golangci:
+	$(GO) tool -modfile=tools/go.mod golangci-lint run $(PKGS)
+
 ## deploy-check: compose, nginx, Prometheus rules and Kubernetes manifests, offline
 deploy-check:
 	bash deploy/check.sh
