@@ -14,7 +14,7 @@ export REQUIRE_NODE=1
 FUZZTIME  ?= 10s
 
 SHELL     := /bin/bash
-.PHONY: run build test test-go fuzz lint fmt vet staticcheck deploy-check bench deps
+.PHONY: run build test test-go fuzz lint fmt vet staticcheck cross golangci deploy-check bench deps
 
 ## run: the gateway with the embedded broker on :8080 (demo page at http://localhost:8080/)
 run:
@@ -51,6 +51,14 @@ vet:
 
 staticcheck:
 	$(GO) tool staticcheck $(PKGS)
+
+## cross: every package builds for darwin, windows and freebsd; go vet (tests too) for darwin and windows
+cross:
+	GO=$(GO) ./scripts/cross.sh
+
+## golangci: golangci-lint (pinned in tools/go.mod, config .golangci.yml); not part of lint or CI yet
+golangci:
+	$(GO) tool -modfile=tools/go.mod golangci-lint run $(PKGS)
 
 ## deploy-check: compose, nginx, Prometheus rules and Kubernetes manifests, offline
 deploy-check:

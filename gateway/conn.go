@@ -90,34 +90,12 @@ func (c *conn) wake() {
 	c.mu.Unlock()
 	switch {
 	case schedule:
-		p.queue.push(c)
+		p.schedule(c)
 	case p == nil:
 		select {
 		case c.notify <- struct{}{}:
 		default:
 		}
-	}
-}
-
-// adopt hands the connection to the pool, which writes it from now on.
-func (c *conn) adopt(p *pool) {
-	c.mu.Lock()
-	c.pool, c.owned = p, true
-	c.mu.Unlock()
-	p.queue.push(c)
-}
-
-// release gives up a pool worker's ownership, or queues the connection
-// again when more work arrived while it was being written.
-func (c *conn) release(p *pool) {
-	c.mu.Lock()
-	more := len(c.queue) > 0 || c.pingDue || c.closed || c.draining || c.expired
-	if !more {
-		c.owned = false
-	}
-	c.mu.Unlock()
-	if more {
-		p.queue.push(c)
 	}
 }
 

@@ -30,6 +30,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -86,6 +87,8 @@ type Config struct {
 	// Writers is how many goroutines write hijacked HTTP/1.1 streams
 	// (0 = one per CPU). A negative value keeps every stream on its own
 	// handler goroutine behind net/http instead (HTTP/2 streams always are).
+	// The pooled writer is Linux-only: elsewhere every stream keeps its
+	// goroutine whatever Writers says (see pool_other.go).
 	Writers int
 	// Auth verifies subscriber credentials; nil lets anyone subscribe to any
 	// topic, as the old endpoint did.
@@ -182,9 +185,18 @@ func New(b Broker, cfg Config) *Server {
 			workers = runtime.GOMAXPROCS(0)
 		}
 		p, err := newPool(s, workers)
-		if err != nil {
+		switch {
+		case errors.Is(err, errors.ErrUnsupported):
+			// Not Linux (pool_other.go): the portable path, as with
+			// Writers < 0. Worth a line only when writers were asked for.
+			level := slog.LevelDebug
+			if cfg.Writers > 0 {
+				level = slog.LevelInfo
+			}
+			s.log.Log(context.Background(), level, "pooled writer is Linux-only; using goroutine-per-stream", "writers", cfg.Writers)
+		case err != nil:
 			s.log.Warn("writer pool unavailable; streams keep their own goroutines", "err", err)
-		} else {
+		default:
 			s.pool = p
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -124,29 +123,7 @@ func (s *Server) stream(c echo.Context) error {
 		reason = s.live(r.Context(), w, cn, cn.pos, buf)
 		return nil
 	}
-	sc, ok := nc.(syscall.Conn)
-	if !ok { // a listener that wraps its connections: the pool cannot write them
-		log.Warn("hijacked connection has no socket; set SSEGATE_WRITERS=-1 for this listener", "type", fmt.Sprintf("%T", nc))
-		reason = reasonError
-		return nil
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		reason = reasonError
-		return nil
-	}
-	if err := nc.SetWriteDeadline(time.Time{}); err != nil { // the pool's writes do not wait
-		reason = reasonNormal
-		return nil
-	}
-	cn.wire = &wire{nc: nc, raw: raw}
-	if err := s.pool.watch.add(cn); err != nil {
-		log.Warn("cannot watch connection", "err", err)
-		reason = reasonError
-		return nil
-	}
-	handedOff = true
-	cn.adopt(s.pool)
+	reason, handedOff = s.pool.handOff(cn, nc, log)
 	return nil
 }
 

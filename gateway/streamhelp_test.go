@@ -84,7 +84,7 @@ func dialRaw(t *testing.T, baseURL, path string, skipHead bool) *rawStream {
 	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+			serr = setRecvBuffer(fd, 4096)
 		})
 		if err != nil {
 			return err

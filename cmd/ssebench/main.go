@@ -15,7 +15,7 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/ssegate/ssegate/internal/loadgen"
 )
@@ -41,8 +41,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !quiet {
 		cfg.Progress = stderr
 		if f, ok := stderr.(*os.File); ok {
-			_, terr := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-			cfg.ProgressTTY = terr == nil
+			cfg.ProgressTTY = term.IsTerminal(int(f.Fd()))
 		}
 	}
 	rep, err := loadgen.Run(ctx, cfg)

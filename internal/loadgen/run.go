@@ -13,8 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Phases, for the progress line.
@@ -75,19 +73,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	r := newRun(cfg, gws)
 	return r.execute(ctx)
-}
-
-// checkFileLimit refuses runs that cannot fit in the open-file limit.
-func checkFileLimit(cfg *Config) error {
-	var rl unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
-		return fmt.Errorf("getrlimit: %w", err)
-	}
-	need := uint64(cfg.Conns + cfg.ConnectConcurrency + cfg.Publishers + cfg.Readers + 64)
-	if need > rl.Cur {
-		return fmt.Errorf("%d connections need about %d file descriptors but the open-file limit is %d: lower -conns or run several ssebench processes", cfg.Conns, need, rl.Cur)
-	}
-	return nil
 }
 
 func newRun(cfg Config, gws []gateway) *run {
@@ -175,11 +160,11 @@ func (r *run) execute(ctx context.Context) (rep *Report, err error) {
 		stop.Store(true)
 		readerWG.Wait()
 		for _, rd := range r.readers {
-			_ = unix.Close(rd.epfd)
+			rd.close()
 		}
 		for i := range r.conns {
 			if c := &r.conns[i]; c.state == connOpen {
-				_ = unix.Close(int(c.fd))
+				closeFD(c.fd)
 				c.fd = -1
 			}
 		}

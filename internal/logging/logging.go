@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 )
 
 // New returns a logger writing to w in format ("json", "text" or "auto":
@@ -61,11 +61,10 @@ func ParseLevel(level string) (slog.Level, error) {
 	return 0, fmt.Errorf("log level %q: want debug, info, warn or error", level)
 }
 
+// isTerminal reports whether w is a terminal. golang.org/x/term asks the
+// operating system the portable way (TCGETS on Linux, TIOCGETA on the BSDs
+// and macOS, GetConsoleMode on Windows).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+	return ok && term.IsTerminal(int(f.Fd()))
 }

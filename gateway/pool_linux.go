@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"sync"
 	"syscall"
@@ -11,6 +12,11 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+// This file and its tests are Linux-only: the pool needs epoll and
+// non-blocking writes on the raw socket. pool_other.go stands in elsewhere,
+// where every stream keeps its handler goroutine (as with
+// SSEGATE_WRITERS=-1).
 
 // pool writes to hijacked HTTP/1.1 connections from a few worker goroutines
 // instead of one goroutine per connection, and notices closed connections
@@ -35,6 +41,57 @@ func newPool(s *Server, workers int) (*pool, error) {
 		return nil, err
 	}
 	return &pool{s: s, workers: workers, queue: runQueue{wake: make(chan struct{}, workers)}, watch: w}, nil
+}
+
+// handOff gives the hijacked connection nc of cn to the pool, which writes
+// it from now on. It returns false, with the reason the stream ends, when
+// the pool cannot take it; the caller then still owns nc and cn.
+func (p *pool) handOff(cn *conn, nc net.Conn, log *slog.Logger) (string, bool) {
+	sc, ok := nc.(syscall.Conn)
+	if !ok { // a listener that wraps its connections: the pool cannot write them
+		log.Warn("hijacked connection has no socket; set SSEGATE_WRITERS=-1 for this listener", "type", fmt.Sprintf("%T", nc))
+		return reasonError, false
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return reasonError, false
+	}
+	if err := nc.SetWriteDeadline(time.Time{}); err != nil { // the pool's writes do not wait
+		return reasonNormal, false
+	}
+	cn.wire = &wire{nc: nc, raw: raw}
+	if err := p.watch.add(cn); err != nil {
+		log.Warn("cannot watch connection", "err", err)
+		return reasonError, false
+	}
+	cn.adopt(p)
+	return "", true
+}
+
+// schedule queues c for a worker; conn.wake calls it when no goroutine
+// owns c.
+func (p *pool) schedule(c *conn) { p.queue.push(c) }
+
+// adopt hands the connection to the pool, which writes it from now on.
+func (c *conn) adopt(p *pool) {
+	c.mu.Lock()
+	c.pool, c.owned = p, true
+	c.mu.Unlock()
+	p.queue.push(c)
+}
+
+// release gives up a pool worker's ownership, or queues the connection
+// again when more work arrived while it was being written.
+func (c *conn) release(p *pool) {
+	c.mu.Lock()
+	more := len(c.queue) > 0 || c.pingDue || c.closed || c.draining || c.expired
+	if !more {
+		c.owned = false
+	}
+	c.mu.Unlock()
+	if more {
+		p.queue.push(c)
+	}
 }
 
 // run starts the workers and the watcher and waits for them after ctx ends.

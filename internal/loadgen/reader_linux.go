@@ -38,6 +38,9 @@ func newReader(r *run) (*reader, error) {
 	return &reader{r: r, epfd: epfd, buf: make([]byte, readBufBytes), stats: st, sink: sink{st: st}}, nil
 }
 
+// close releases the epoll instance once the reader has stopped.
+func (rd *reader) close() { _ = unix.Close(rd.epfd) }
+
 // add registers connection i. The caller must have set conns[i].ready.
 func (rd *reader) add(i int) error {
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP, Fd: int32(i)}
