@@ -69,6 +69,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	cfg.Logger = log
 	cfg.RedisURL, cfg.Sharded, cfg.SentinelMaster = common.RedisURL, common.Sharded, common.SentinelMaster
+	cfg.RedisSecurity = common.RedisSecurity
 	cfg.History, cfg.ShutdownGrace, cfg.HTTP = common.History, common.ShutdownGrace, common.HTTP
 	cfg.MaxTopicLen = common.MaxTopicLen
 	if cfg.CORSOrigins, err = gateway.ParseCORSOrigins(config.List(origins)); err != nil {

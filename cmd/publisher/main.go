@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	cfg.Logger = log
 	cfg.RedisURL, cfg.Sharded, cfg.SentinelMaster = common.RedisURL, common.Sharded, common.SentinelMaster
+	cfg.RedisSecurity = common.RedisSecurity
 	cfg.History, cfg.ShutdownGrace, cfg.HTTP = common.History, common.ShutdownGrace, common.HTTP
 	cfg.MaxBodyBytes, cfg.MaxEventBytes, cfg.MaxTopicLen = common.MaxBodyBytes, common.MaxEventBytes, common.MaxTopicLen
 	if cfg.Auth, err = authSet.Publisher(log); err != nil {
