@@ -200,8 +200,18 @@ func (s *tlsSource) dial(ctx context.Context, addr string, d *net.Dialer, tlsCon
 		cfg = cfg.Clone()
 		cfg.ServerName = host
 	}
+	cfg, asked := watchCertRequest(cfg)
 	td := tls.Dialer{NetDialer: d, Config: cfg}
-	return td.DialContext(ctx, "tcp", addr)
+	conn, err := td.DialContext(ctx, "tcp", addr)
+	switch {
+	case err != nil && asked.Load():
+		return nil, markCertless(err)
+	case err != nil:
+		return nil, err
+	case asked.Load():
+		return certlessConn{conn}, nil
+	}
+	return conn, nil
 }
 
 // tlsConfigError explains a TLS failure that is a setting to fix, or
@@ -219,7 +229,7 @@ func tlsConfigError(err error) error {
 		return &ConfigError{Fix: "redis TLS certificate is for another name (" + err.Error() + "): set SSEGATE_REDIS_TLS_SERVER_NAME or fix the host in SSEGATE_REDIS_URL", Err: err}
 	case errors.As(err, &recErr):
 		return &ConfigError{Fix: "the redis address does not speak TLS: use its TLS port (tls-port) in the rediss:// SSEGATE_REDIS_URL, or redis://", Err: err}
-	case strings.Contains(err.Error(), "remote error: tls:"):
+	case errors.Is(err, errClientCertWanted) || strings.Contains(err.Error(), "remote error: tls:"):
 		return &ConfigError{Fix: "redis refused the TLS handshake (" + err.Error() + "): set SSEGATE_REDIS_TLS_CERT_FILE and SSEGATE_REDIS_TLS_KEY_FILE to a client certificate its CA trusts", Err: err}
 	}
 	return nil
