@@ -3,6 +3,7 @@ package hardening
 import (
 	"bytes"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -59,6 +60,11 @@ func TestRedisPasswordFileRotation(t *testing.T) {
 	srv.RequirePass(t, newPassword)
 	srv.Do(t, "CLIENT", "KILL", "TYPE", "normal")
 	srv.Do(t, "CLIENT", "KILL", "TYPE", "pubsub")
+	// A publish caught on a killed connection is not retried by the
+	// client (it is not idempotent): 503, as a backend would retry it.
+	harness.Eventually(t, upWithin, "a publish is accepted after the reconnection", func() bool {
+		return harness.Post(t, pub.URL+"/v1/events", map[string]any{"topic": "rotation", "data": 1}).Status == http.StatusAccepted
+	})
 	rig.checkUp(t)
 	for _, base := range []string{gw.URL, pub.URL} {
 		metrics := string(get(t, base+"/metrics", nil).Body)

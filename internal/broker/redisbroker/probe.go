@@ -99,15 +99,15 @@ func probe(ctx context.Context, c *conns, access Access, sharded bool) error {
 	if sharded {
 		shard = "1"
 	}
-	// EVAL first, then EVALSHA (the script is cached now): the scripts of
-	// the service need both, EVAL whenever Redis lost its script cache.
+	// EVALSHA (EVAL when the script is not cached), then EVAL: the
+	// service's scripts need both, EVAL whenever Redis lost its scripts.
 	args := []string{flag(AccessRead), flag(AccessPublish), probeChannel, shard}
-	eval := c.cmd.B().Eval().Script(probeSource).Numkeys(1).Key(probeKey).Arg(args...).Build()
-	if err := c.cmd.Do(ctx, eval).Error(); err != nil {
-		return err
-	}
 	denied, err := rueidis.NewLuaScript(probeSource).Exec(ctx, c.cmd, []string{probeKey}, args).AsStrSlice()
 	if err != nil {
+		return err
+	}
+	eval := c.cmd.B().Eval().Script(probeSource).Numkeys(1).Key(probeKey).Arg(args...).Build()
+	if err := c.cmd.Do(ctx, eval).Error(); err != nil {
 		return err
 	}
 	if access&AccessSubscribe != 0 {
