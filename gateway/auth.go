@@ -1,13 +1,10 @@
 package gateway
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
-
-	"github.com/ssegate/ssegate/internal/httperr"
 )
 
 // Grant is what a verified subscriber credential allows.
@@ -30,26 +27,15 @@ type authResult struct {
 	expires time.Time
 }
 
-// authorize applies the configured Authenticator, if any. A refusal is
-// counted as "forbidden" when the Authenticator answered 403 (a valid
-// credential without the topic) and as "unauthorized" otherwise.
+// authorize applies the configured Authenticator, if any. Its refusal is
+// answered, and counted (countRefusal), by its own error code.
 func (s *Server) authorize(c echo.Context, topics []string) (authResult, error) {
 	if s.cfg.Auth == nil {
 		return authResult{}, nil
 	}
 	g, err := s.cfg.Auth.Authenticate(c.Request(), topics)
 	if err != nil {
-		s.metrics.Rejected.WithLabelValues(rejectReason(err)).Inc()
 		return authResult{}, err
 	}
 	return authResult{expires: g.Expires}, nil
-}
-
-// rejectReason is the metric label for an Authenticator's refusal.
-func rejectReason(err error) string {
-	var he *httperr.Error
-	if errors.As(err, &he) && he.Status == http.StatusForbidden {
-		return "forbidden"
-	}
-	return "unauthorized"
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ssegate/ssegate/internal/httperr"
+	"github.com/ssegate/ssegate/internal/redact"
 )
 
 // streamPath is the route of the SSE stream.
@@ -45,7 +46,7 @@ func ParseCORSOrigins(list []string) ([]string, error) {
 		u, err := url.Parse(o)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return nil, fmt.Errorf("CORS origin %q: want scheme://host[:port], e.g. https://app.example.com", o)
+			return nil, fmt.Errorf("CORS origin %q: want scheme://host[:port], e.g. https://app.example.com", redact.URL(o))
 		}
 		host := strings.ToLower(u.Hostname())
 		port := u.Port()
@@ -139,9 +140,6 @@ func (s *Server) cors(next echo.HandlerFunc) echo.HandlerFunc {
 		preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 		ok, creds := policy.allow(origin)
 		if !ok && !sameOrigin(origin, r.Host) {
-			if c.Path() == streamPath && r.Method == http.MethodGet {
-				s.metrics.Rejected.WithLabelValues("origin").Inc()
-			}
 			return httperr.New(http.StatusForbidden, "origin_not_allowed",
 				fmt.Sprintf("origin %q is not allowed (SSEGATE_CORS_ORIGINS)", truncate(origin)))
 		}

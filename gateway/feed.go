@@ -33,10 +33,22 @@ type feed struct {
 	filled map[string]bool // topics with a backfill running
 }
 
+// feedTopic is the feed's state for one topic. Its setup (subscribing and
+// positioning it) belongs to the topic, not to the request that found it
+// new: a client that leaves while the setup runs only stops waiting, and
+// the clients that joined meanwhile still get the subscription.
 type feedTopic struct {
 	refs  int
-	ready chan struct{}
+	ready chan struct{} // closed when the setup ended; err says how
 	err   error
+	setup *setup // the running setup; nil once ready is closed
+}
+
+// setup subscribes and positions the topics one acquire found new, on a
+// goroutine of the feed, bounded by the subscribe timeout and by Run.
+type setup struct {
+	cancel context.CancelFunc // ends the setup early: every client left
+	left   int                // topics of the setup still referenced (guarded by feed.mu)
 }
 
 func newFeed(b Broker, h *hub, log *slog.Logger, m *Metrics, timeout time.Duration) *feed {
@@ -49,7 +61,7 @@ func newFeed(b Broker, h *hub, log *slog.Logger, m *Metrics, timeout time.Durati
 }
 
 // run holds the broker subscription until ctx ends and waits for the
-// backfills it started.
+// backfills and setups it started.
 func (f *feed) run(ctx context.Context) error {
 	f.mu.Lock()
 	f.ctx = ctx
@@ -61,9 +73,11 @@ func (f *feed) run(ctx context.Context) error {
 
 // acquire makes sure every topic is subscribed and positioned; the caller
 // must release the same topics once, also after an error (acquire releases
-// what it took when it fails).
+// what it took when it fails). When ctx ends first, acquire stops waiting
+// and releases; the setup goes on for the other clients of the topics.
 func (f *feed) acquire(ctx context.Context, topics []string) error {
 	var fresh []string
+	var fts []*feedTopic
 	var gens []int
 	waits := make([]*feedTopic, 0, len(topics))
 	f.mu.Lock()
@@ -74,21 +88,21 @@ func (f *feed) acquire(ctx context.Context, topics []string) error {
 			f.topics[name] = ft
 			gens = append(gens, f.hub.open(name))
 			fresh = append(fresh, name)
+			fts = append(fts, ft)
 		}
 		ft.refs++
 		waits = append(waits, ft)
 	}
-	f.mu.Unlock()
 	if len(fresh) > 0 {
-		err := f.start(ctx, fresh, gens)
-		f.mu.Lock()
-		for _, name := range fresh {
-			ft := f.topics[name]
-			ft.err = err
-			close(ft.ready)
+		sctx, cancel := context.WithTimeout(f.ctx, f.timeout)
+		su := &setup{cancel: cancel, left: len(fresh)}
+		for _, ft := range fts {
+			ft.setup = su
 		}
-		f.mu.Unlock()
+		f.wg.Add(1)
+		go f.start(sctx, su, fresh, fts, gens)
 	}
+	f.mu.Unlock()
 	for _, ft := range waits {
 		select {
 		case <-ft.ready:
@@ -104,20 +118,45 @@ func (f *feed) acquire(ctx context.Context, topics []string) error {
 	return nil
 }
 
-// start subscribes new topics and learns their newest IDs, while the hub
-// holds their live messages back (holds gens) so none falls between the two.
-func (f *feed) start(ctx context.Context, topics []string, gens []int) error {
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
-	if err := f.broker.Subscribe(ctx, topics); err != nil {
-		return err
+// start runs a setup: it subscribes new topics and learns their newest
+// IDs, while the hub holds their live messages back (holds gens) so none
+// falls between the two. Then it tells the waiters, and undoes the
+// subscription of the topics every client left meanwhile (release's
+// Unsubscribe may have reached the broker before this Subscribe).
+func (f *feed) start(ctx context.Context, su *setup, topics []string, fts []*feedTopic, gens []int) {
+	defer f.wg.Done()
+	defer su.cancel()
+	err := f.broker.Subscribe(ctx, topics)
+	if err == nil {
+		err = f.position(ctx, topics, fts, gens)
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var orphans []string
+	for i, ft := range fts {
+		ft.err, ft.setup = err, nil
+		close(ft.ready)
+		if f.topics[topics[i]] == nil {
+			orphans = append(orphans, topics[i])
+		}
+	}
+	if len(orphans) > 0 {
+		f.broker.Unsubscribe(orphans)
+	}
+}
+
+// position learns each new topic's newest ID and ends the hub's hold on it,
+// unless the topic was released (and maybe opened again) meanwhile.
+func (f *feed) position(ctx context.Context, topics []string, fts []*feedTopic, gens []int) error {
 	for i, name := range topics {
 		last, err := f.broker.Last(ctx, name)
 		if err != nil {
 			return err
 		}
-		if !f.hub.release(name, last, gens[i]) {
+		f.mu.Lock()
+		released := f.topics[name] != fts[i] || f.hub.release(name, last, gens[i])
+		f.mu.Unlock()
+		if !released {
 			// The subscription was re-established meanwhile (its backfill
 			// owns the hold) or held messages overflowed: read history.
 			f.refill(name)
@@ -138,6 +177,11 @@ func (f *feed) release(topics []string) {
 		}
 		ft.refs--
 		if ft.refs == 0 {
+			if su := ft.setup; su != nil {
+				if su.left--; su.left == 0 {
+					su.cancel() // nobody waits for this setup any more
+				}
+			}
 			delete(f.topics, name)
 			f.hub.remove(name)
 			gone = append(gone, name)

@@ -222,9 +222,13 @@ func TestBackfillAfterResubscription(t *testing.T) {
 	go func() { // ends when the response body is closed by the test's cleanup
 		defer close(events)
 		sc := bufio.NewScanner(resp.Body)
+		id := ""
 		for sc.Scan() {
-			if id, ok := strings.CutPrefix(sc.Text(), "id: "); ok {
-				events <- id
+			if v, ok := strings.CutPrefix(sc.Text(), "id: "); ok {
+				id = v
+			} else if strings.HasPrefix(sc.Text(), "data:") && id != "" {
+				events <- id // an event; the stream's position frame has no data
+				id = ""
 			}
 		}
 	}()

@@ -26,6 +26,7 @@ import (
 
 	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/httperr"
+	"github.com/ssegate/ssegate/internal/httpserver"
 	"github.com/ssegate/ssegate/internal/streamid"
 )
 
@@ -77,8 +78,13 @@ type Config struct {
 	// from other origins, except the gateway's own, get 403. See
 	// ParseCORSOrigins and cors.go.
 	CORSOrigins []string
-	Logger      *slog.Logger
-	Registry    prometheus.Registerer
+	// AllowedHosts, when not empty, are the host names (Host header,
+	// without port) the gateway answers on every route but the probes;
+	// other hosts get 421. It defends against DNS rebinding where no proxy
+	// pins Host. See ParseAllowedHosts and hosts.go.
+	AllowedHosts []string
+	Logger       *slog.Logger
+	Registry     prometheus.Registerer
 }
 
 // DefaultConfig returns the settings of the old system (15 s keepalive,
@@ -175,9 +181,12 @@ func (s *Server) nextID() string {
 	return s.prefix + strconv.FormatUint(s.connSeq.Add(1), 36)
 }
 
-// Register mounts the gateway's routes on e, and the CORS and origin check
-// (cors.go) in front of every route of e.
+// Register mounts the gateway's routes on e, the Host check (hosts.go)
+// and the CORS and origin check (cors.go) in front of every route of e,
+// and the count of refused streams on e's error handler (countRefusal).
 func (s *Server) Register(e *echo.Echo) {
+	httpserver.OnError(e, s.countRefusal)
+	e.Use(s.hostCheck)
 	e.Use(s.cors)
 	e.GET(streamPath, s.stream)
 	e.GET("/healthz", func(c echo.Context) error {

@@ -79,9 +79,13 @@ func (s *Server) admit(c echo.Context) (release func(), err error) {
 	l := s.limits
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	now := time.Now()
 	st := l.byIP[ip]
 	if st == nil {
-		st = &ipState{}
+		// Seen now, before the sweep below: an entry with a zero time would
+		// be swept at once, and the stream it admits counted on an entry
+		// the map no longer holds (the next one from ip would start at 0).
+		st = &ipState{seen: now}
 		if l.rate > 0 {
 			st.limiter = rate.NewLimiter(l.rate, l.burst)
 		}
@@ -93,17 +97,13 @@ func (s *Server) admit(c echo.Context) (release func(), err error) {
 			l.nextSweep = max(minSweep, 2*len(l.byIP))
 		}
 	}
-	now := time.Now()
 	st.seen = now
 	switch {
 	case l.max > 0 && l.total >= l.max:
-		s.metrics.Rejected.WithLabelValues("limit_global").Inc()
 		return nil, httperr.Unavailable("too_many_connections", fmt.Sprintf("the gateway holds its maximum of %d streams", l.max), s.cfg.Retry)
 	case l.perIP > 0 && st.conns >= l.perIP:
-		s.metrics.Rejected.WithLabelValues("limit_ip").Inc()
 		return nil, httperr.TooMany("too_many_connections_from_ip", fmt.Sprintf("at most %d streams per client address", l.perIP), s.cfg.Retry)
 	case st.limiter != nil && !st.limiter.AllowN(now, 1):
-		s.metrics.Rejected.WithLabelValues("rate").Inc()
 		return nil, httperr.TooMany("connect_rate_exceeded", fmt.Sprintf("at most %g new streams per second per client address", float64(l.rate)), l.retryAfter())
 	}
 	l.total++

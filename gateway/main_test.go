@@ -101,6 +101,9 @@ func startTestServer(t testing.TB, b Broker, cfg Config) *testServer {
 			t.Errorf("run: %v", err)
 		}
 	})
+	// Streams are refused (503) until the broker delivers: wait for that
+	// state rather than let the first request race Run.
+	waitFor(t, 10*time.Second, "broker healthy", b.Healthy)
 	return &testServer{Server: s, URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String()}
 }
 

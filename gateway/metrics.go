@@ -52,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer, healthy func() bool) *Metrics {
 		ConnectionsClosed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ssegate_gateway_connections_closed_total", Help: "SSE streams closed, by reason (normal, slow, send_timeout, shutdown, auth_expired, error)."}, []string{"reason"}),
 		Rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ssegate_gateway_connections_rejected_total", Help: "Stream requests refused before the stream started, by reason (redis_unavailable, unauthorized, forbidden, origin, limit_global, limit_ip, rate, bad_request, draining)."}, []string{"reason"}),
+			Name: "ssegate_gateway_connections_rejected_total", Help: "Stream requests refused before the stream started, by reason: the error code of the answer (invalid_topic, missing_token, origin_not_allowed, too_many_connections, redis_unavailable, …)."}, []string{"reason"}),
 		Received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ssegate_gateway_events_received_total", Help: "Messages received from the broker, by kind (envelope: published through the publisher; raw: legacy PUBLISH)."}, []string{"kind"}),
 		Delivered: prometheus.NewCounter(prometheus.CounterOpts{
@@ -96,7 +96,7 @@ func NewMetrics(reg prometheus.Registerer, healthy func() bool) *Metrics {
 		values []string
 	}{
 		{m.ConnectionsClosed, []string{reasonNormal, reasonSlow, reasonSendTimeout, reasonShutdown, reasonAuthExpired, reasonError}},
-		{m.Rejected, []string{"redis_unavailable", "unauthorized", "forbidden", "origin", "limit_global", "limit_ip", "rate", "bad_request", "draining"}},
+		{m.Rejected, rejectedCodes()},
 		{m.Received, []string{"envelope", "raw"}},
 		{m.Resets, []string{"trimmed", "malformed", "unknown_stream"}},
 		{m.Evicted, []string{"queue_full", "send_timeout"}},

@@ -24,7 +24,10 @@ var metricsContract = []struct {
 	{"ssegate_gateway_connections", dto.MetricType_GAUGE, "", nil},
 	{"ssegate_gateway_connections_opened_total", dto.MetricType_COUNTER, "", nil},
 	{"ssegate_gateway_connections_closed_total", dto.MetricType_COUNTER, "reason", []string{"normal", "slow", "send_timeout", "shutdown", "auth_expired", "error"}},
-	{"ssegate_gateway_connections_rejected_total", dto.MetricType_COUNTER, "reason", []string{"redis_unavailable", "unauthorized", "forbidden", "origin", "limit_global", "limit_ip", "rate", "bad_request", "draining"}},
+	{"ssegate_gateway_connections_rejected_total", dto.MetricType_COUNTER, "reason", []string{
+		"host_not_allowed", "origin_not_allowed", "invalid_query", "unknown_parameter", "invalid_topic", "reserved_topic", "headers_too_large",
+		"missing_token", "invalid_token", "forbidden_topic",
+		"draining", "redis_unavailable", "too_many_connections", "too_many_connections_from_ip", "connect_rate_exceeded", "internal"}},
 	{"ssegate_gateway_events_received_total", dto.MetricType_COUNTER, "kind", []string{"envelope", "raw"}},
 	{"ssegate_gateway_events_delivered_total", dto.MetricType_COUNTER, "", nil},
 	{"ssegate_gateway_events_replayed_total", dto.MetricType_COUNTER, "", nil},

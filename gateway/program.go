@@ -104,7 +104,29 @@ func mountWeb(e *echo.Echo) error {
 	e.GET("/", func(c echo.Context) error {
 		return c.HTMLBlob(http.StatusOK, index)
 	})
-	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", http.FileServer(http.FS(files)))))
+	assets := map[string]bool{}
+	entries, err := fs.ReadDir(files, ".")
+	if err != nil {
+		return fmt.Errorf("demo page: %w", err)
+	}
+	for _, f := range entries {
+		if !f.IsDir() && f.Name() != "index.html" {
+			assets[f.Name()] = true
+		}
+	}
+	e.GET("/static/*", func(c echo.Context) error {
+		switch name := c.Param("*"); {
+		case name == "" || name == "index.html":
+			// The page's relative "static/…" URLs only work from its own
+			// address: send the browser there ("../" keeps a path prefix).
+			return c.Redirect(http.StatusMovedPermanently, "../")
+		case !assets[name]:
+			return echo.ErrNotFound // a JSON 404, never the page
+		default:
+			http.ServeFileFS(c.Response(), c.Request(), files, name)
+			return nil
+		}
+	})
 	return nil
 }
 

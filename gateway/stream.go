@@ -2,58 +2,40 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/httperr"
 	"github.com/ssegate/ssegate/internal/sse"
 	"github.com/ssegate/ssegate/internal/streamid"
-	"github.com/ssegate/ssegate/internal/topic"
 )
 
 // flushAt is how much replayed data is buffered before it is written.
 const flushAt = 32 << 10
 
-// streamParams are the query parameters the stream route understands;
-// anything else is a client bug worth a 400 rather than silence.
-var streamParams = map[string]bool{"topic": true, "lastEventId": true, "last_event_id": true, "access_token": true, "_": true}
-
 // stream serves GET /api/sse/stream.
 func (s *Server) stream(c echo.Context) error {
 	r := c.Request()
 	if s.draining.Load() {
-		s.metrics.Rejected.WithLabelValues("draining").Inc()
 		return httperr.Unavailable("draining", "the gateway is shutting down; reconnect", s.cfg.Retry)
 	}
-	q := r.URL.Query()
-	for k := range q {
-		if !streamParams[k] {
-			s.metrics.Rejected.WithLabelValues("bad_request").Inc()
-			return httperr.BadRequest("unknown_parameter", fmt.Sprintf("unknown query parameter %q (known: topic, lastEventId, last_event_id, access_token)", truncate(k)))
-		}
-	}
-	topics, err := topic.ParseList(q["topic"], topic.Default, s.cfg.MaxTopics, s.cfg.MaxTopicLen)
+	topics, err := s.streamTopics(r)
 	if err != nil {
-		s.metrics.Rejected.WithLabelValues("bad_request").Inc()
-		return httperr.BadRequest("invalid_topic", err.Error())
+		return err
 	}
 	auth, err := s.authorize(c, topics)
 	if err != nil {
 		return err
 	}
 	if !s.broker.HealthyFor(topics) {
-		s.metrics.Rejected.WithLabelValues("redis_unavailable").Inc()
 		return httperr.Unavailable("redis_unavailable", "the event broker is unavailable; retry later", s.cfg.Retry)
 	}
 	release, err := s.admit(c)
@@ -63,9 +45,8 @@ func (s *Server) stream(c echo.Context) error {
 	if err := s.feed.acquire(r.Context(), topics); err != nil {
 		release()
 		if r.Context().Err() != nil {
-			return nil // the client left while its topics were being subscribed
+			return nil // the client left while its topics were being subscribed: nothing to answer or count
 		}
-		s.metrics.Rejected.WithLabelValues("redis_unavailable").Inc()
 		s.log.Warn("subscribe failed", "topics", topics, "err", err)
 		return httperr.Unavailable("redis_unavailable", "the event broker is unavailable; retry later", s.cfg.Retry)
 	}
@@ -126,13 +107,10 @@ func (s *Server) stream(c echo.Context) error {
 	}
 	buf := sse.AppendRetry(make([]byte, 0, 4096), s.cfg.Retry)
 	buf = sse.AppendComment(buf, "ok")
-	if err := w.write(buf); err != nil {
-		reason = cn.writeReason(err)
-		return nil
-	}
 	log.Debug("stream opened", "topics", topics, "last_event_id", truncate(lastEventID(c)), "pooled", nc != nil)
 
-	pos, buf, err := s.resume(r.Context(), w, buf[:0], topics, snap, lastEventID(c))
+	// resume writes the preamble, then gives the client its position.
+	pos, buf, err := s.resume(r.Context(), w, buf, topics, snap, lastEventID(c))
 	if err != nil {
 		reason = cn.writeReason(err)
 		if !errors.Is(err, errClient) {
@@ -313,111 +291,21 @@ func (w *streamWriter) write(b []byte) error {
 		return fmt.Errorf("%w: %w", errClient, err)
 	}
 	w.last.Store(now.UnixNano())
+	w.disarm()
 	return nil
 }
 
-// resumeInfo is the data of a reset event.
-type resumeInfo struct {
-	Reason string   `json:"reason"`
-	Topics []string `json:"topics"`
-}
-
-// resume works out where the client is in each topic and replays what it
-// missed, up to snap (after which the live queue has everything).
-func (s *Server) resume(ctx context.Context, w frameWriter, buf []byte, topics []string, snap []streamid.ID, last string) (positions, []byte, error) {
-	// A copy: pos moves as events are replayed, snap is the replay's end.
-	pos := positions(slices.Clone(snap))
-	if last == "" {
-		return pos, buf, nil
-	}
-	from, err := streamid.ParsePosition(last, len(topics))
-	if err != nil {
-		s.metrics.Resets.WithLabelValues("malformed").Inc()
-		buf = s.appendReset(buf, pos, resumeInfo{Reason: "malformed", Topics: topics})
-		return pos, buf, w.write(buf)
-	}
-	// Until a topic is replayed, ids carry the client's own position in it:
-	// a client cut off mid-replay must resume from what it really has.
-	copy(pos, from)
-	var lost resumeInfo
-	for i, name := range topics {
-		cursor := from[i]
-		if !cursor.Less(snap[i]) {
-			if snap[i].Less(cursor) {
-				// Ahead of this process is fine (another replica delivered
-				// it first), ahead of the topic itself is an id the topic
-				// never had: the client would wait for it forever.
-				newest, err := s.broker.Last(ctx, name)
-				if err != nil {
-					return nil, buf, fmt.Errorf("replay %q: %w", name, err)
-				}
-				if newest.Less(cursor) {
-					lost.Reason = "unknown_stream"
-					lost.Topics = append(lost.Topics, name)
-					pos[i] = snap[i]
-					continue
-				}
-			}
-			pos[i] = cursor // the client is ahead of this process: skip what it has
-			continue
-		}
-		pos[i] = cursor
-		for cursor.Less(snap[i]) {
-			page, err := s.broker.History(ctx, name, cursor, snap[i], historyPage)
-			if err != nil {
-				return nil, buf, fmt.Errorf("replay %q: %w", name, err)
-			}
-			if page.Lost {
-				lost.Reason = page.Reason
-				lost.Topics = append(lost.Topics, name)
-				pos[i] = snap[i]
-				break
-			}
-			if len(page.Entries) == 0 {
-				pos[i] = snap[i]
-				break
-			}
-			for _, e := range page.Entries {
-				cursor = e.ID
-				pos[i] = e.ID
-				buf = s.appendEntry(buf, pos, name, e, len(topics) > 1)
-				if len(buf) >= flushAt {
-					if err := w.write(buf); err != nil {
-						return nil, buf, err
-					}
-					buf = buf[:0]
-				}
-			}
-			s.metrics.Replayed.Add(float64(len(page.Entries)))
-			s.metrics.Delivered.Add(float64(len(page.Entries)))
-		}
-	}
-	if lost.Reason != "" {
-		s.metrics.Resets.WithLabelValues(lost.Reason).Inc()
-		buf = s.appendReset(buf, pos, lost)
-	}
-	if err := w.write(buf); err != nil {
-		return nil, buf, err
-	}
-	return pos, buf[:0], nil
-}
-
-func (s *Server) appendEntry(buf []byte, pos positions, name string, e broker.Entry, multi bool) []byte {
-	ev, err := sse.NewEventName(e.Event)
-	if err != nil {
-		ev = ""
-	}
-	if multi {
-		buf = sse.AppendIDLine(buf, sse.ID(streamid.Position(pos).String()))
-	} else {
-		buf = sse.AppendIDLine(buf, sse.ID(e.ID.String()))
-	}
-	return sse.AppendEvent(buf, "", ev, e.Data)
-}
-
-func (s *Server) appendReset(buf []byte, pos positions, info resumeInfo) []byte {
-	data, _ := json.Marshal(info)
-	return sse.AppendEvent(buf, sse.ID(streamid.Position(pos).String()), "reset", data)
+// disarm clears the deadline once a write is done: it bounds one write,
+// not the silence until the next. Over HTTP/2 an expired deadline is not
+// a note for the next write but a timer that resets the stream
+// (RST_STREAM INTERNAL_ERROR) even while nothing is being written, so an
+// armed one killed every stream left quiet for a send timeout. An abort
+// that lands between the write and this clear is not lost: its wake brings
+// the writer back, which then ends the stream or finds the flag in
+// armDeadline. An error here is ignored: the bytes went out, and a broken
+// connection fails the next write.
+func (w *streamWriter) disarm() {
+	_ = w.rc.SetWriteDeadline(time.Time{})
 }
 
 // live writes queued frames from the stream's own goroutine until the

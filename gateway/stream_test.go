@@ -34,9 +34,10 @@ func TestStreamHeadersAndFirstBytes(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}
-	// Nothing is published: the preamble must arrive on its own, flushed
-	// at once (the read deadline of dialRaw bounds the wait).
-	want := "retry: 1500\n: ok\n\n"
+	// Nothing is published: the preamble and the stream's position (the
+	// topic has no history: 0-0) must arrive on their own, flushed at once
+	// (the read deadline of dialRaw bounds the wait).
+	want := "retry: 1500\n: ok\n\nid: 0-0\n\n"
 	got := make([]byte, len(want))
 	if _, err := io.ReadFull(resp.Body, got); err != nil {
 		t.Fatalf("reading the first bytes: %v (got %q)", err, got)

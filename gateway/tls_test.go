@@ -116,7 +116,10 @@ func TestTLSSlowStreamSharesConnection(t *testing.T) {
 		reason string // connections_closed_total label
 	}{
 		{"queue full", gateway.Config{QueueSize: 4, SendTimeout: time.Minute}, "slow"},
-		{"send timeout", gateway.Config{QueueSize: 1 << 16, SendTimeout: 200 * time.Millisecond}, "send_timeout"},
+		// The reading stream's writes are bound by the same timeout: it
+		// must outlast a stall of a loaded -race run, or that stream is
+		// (rightly) evicted too.
+		{"send timeout", gateway.Config{QueueSize: 1 << 16, SendTimeout: 500 * time.Millisecond}, "send_timeout"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,4 +152,33 @@ func TestTLSSlowStreamSharesConnection(t *testing.T) {
 			t.Logf("slow HTTP/2 stream closed (%s) after %d events of %d KiB; the stream beside it got all of them", tc.reason, n, len(bigEvent)>>10)
 		})
 	}
+}
+
+// TestTLSIdleStreamOutlivesSendTimeout: the send timeout bounds a write,
+// not the silence between two. Over HTTP/2 a write deadline left armed
+// after a write fires while the stream is idle and net/http resets the
+// stream (RST_STREAM INTERNAL_ERROR), so a quiet topic lost every HTTP/2
+// subscriber once SendTimeout passed without an event or keepalive.
+func TestTLSIdleStreamOutlivesSendTimeout(t *testing.T) {
+	t.Parallel()
+	const sendTimeout = 50 * time.Millisecond
+	g, cert := startTLSGateway(t, gateway.Config{SendTimeout: sendTimeout, PingInterval: time.Hour})
+	h2, _ := http2Client(t, cert)
+	s := harness.SubscribeWith(t, h2, streamURL(g, "topic=idle"), nil)
+	if s.Resp.ProtoMajor != 2 {
+		t.Fatalf("stream over %s, want HTTP/2", s.Resp.Proto)
+	}
+	if c, err := s.Comment(5 * time.Second); err != nil || c != "ok" {
+		t.Fatalf("first comment %q, %v; want ok", c, err)
+	}
+	// Silence for many send timeouts: an armed deadline would have reset
+	// the stream by then, which ends it.
+	select {
+	case <-s.Done():
+		ev, err := s.Next(time.Second)
+		t.Fatalf("the idle stream ended after its first write: %v %v", ev, err)
+	case <-time.After(20 * sendTimeout):
+	}
+	id := publish(t, g, "idle", "after the silence")
+	expectEvent(t, s, "message", id, "after the silence")
 }

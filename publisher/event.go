@@ -25,14 +25,14 @@ const maxFieldLen = 1024
 
 // validationError is a 400 that names its reason for metrics.
 type validationError struct {
-	reason  string // bounded set, used as a metric label
+	code    string // the error code; a bounded set, also the metric label
 	message string
 }
 
 func (e *validationError) Error() string { return e.message }
 
-func invalid(reason, format string, args ...any) error {
-	return &validationError{reason: reason, message: fmt.Sprintf(format, args...)}
+func invalid(code, format string, args ...any) error {
+	return &validationError{code: code, message: fmt.Sprintf(format, args...)}
 }
 
 // SpoolEvent is the old system's event, published on spools:updates.
@@ -143,7 +143,9 @@ func ParseGenericEvent(body []byte, maxTopicLen int) (GenericEvent, error) {
 	if req.Topic == nil {
 		return GenericEvent{}, invalid("missing_field", "topic is required")
 	}
-	if err := topic.Validate(*req.Topic, maxTopicLen); err != nil {
+	if err := topic.Validate(*req.Topic, maxTopicLen); errors.Is(err, topic.ErrReserved) {
+		return GenericEvent{}, invalid("reserved_topic", "%v", err)
+	} else if err != nil {
 		return GenericEvent{}, invalid("invalid_topic", "%v", err)
 	}
 	if req.Data == nil {
@@ -174,16 +176,16 @@ func decodeStrict(body []byte, v any) error {
 		return invalid("invalid_json", "the body is not valid UTF-8")
 	}
 	if err := checkJSON(body); err != nil {
-		reason := "invalid_json"
+		code := "invalid_json"
 		switch {
 		case errors.Is(err, errDuplicateKey):
-			reason = "duplicate_key"
+			code = "duplicate_key"
 		case errors.Is(err, errTooDeep):
-			reason = "too_deep"
+			code = "too_deep"
 		case errors.Is(err, errNumberRange):
-			reason = "number_out_of_range"
+			code = "number_out_of_range"
 		}
-		return invalid(reason, "invalid JSON: %v", err)
+		return invalid(code, "invalid JSON: %v", err)
 	}
 	if err := checkFieldNames(body, v); err != nil {
 		return err

@@ -45,8 +45,8 @@ func TestParseSpoolEventErrorNamesField(t *testing.T) {
 			if !errors.As(err, &ve) {
 				t.Fatalf("error %v (%T), want a *validationError", err, err)
 			}
-			if ve.reason != tc.reason {
-				t.Errorf("reason %q, want %q", ve.reason, tc.reason)
+			if ve.code != tc.reason {
+				t.Errorf("reason %q, want %q", ve.code, tc.reason)
 			}
 			if !strings.Contains(err.Error(), tc.field) {
 				t.Errorf("message %q does not name %s", err.Error(), tc.field)
@@ -146,8 +146,8 @@ func TestParseGenericEvent(t *testing.T) {
 				t.Fatalf("refused: %v", err)
 			case tc.reason != "" && !errors.As(err, &ve):
 				t.Fatalf("error %v, want reason %s", err, tc.reason)
-			case tc.reason != "" && ve.reason != tc.reason:
-				t.Errorf("reason %q, want %q", ve.reason, tc.reason)
+			case tc.reason != "" && ve.code != tc.reason:
+				t.Errorf("reason %q, want %q", ve.code, tc.reason)
 			}
 		})
 	}

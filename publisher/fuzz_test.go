@@ -171,7 +171,7 @@ func wantValidationError(t *testing.T, err error) {
 	if !errors.As(err, &ve) {
 		t.Fatalf("refusal %v (%T) is not a validation error", err, err)
 	}
-	if ve.reason == "" || ve.message == "" {
+	if ve.code == "" || ve.message == "" {
 		t.Fatalf("validation error without reason or message: %+v", ve)
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ssegate/ssegate/internal/httperr"
 )
 
 // Metrics are the publisher's Prometheus metrics. Names and meanings are
@@ -16,6 +19,8 @@ type Metrics struct {
 	IdempotentReplays  prometheus.Counter       // ssegate_publisher_idempotent_replays_total
 	RedisErrors        prometheus.Counter       // ssegate_publisher_redis_errors_total
 	Published          *prometheus.CounterVec   // ssegate_publisher_events_published_total{endpoint}
+
+	validation map[string]bool // validationCodes as a set
 }
 
 // NewMetrics creates the publisher's metrics and registers them with reg.
@@ -48,7 +53,41 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, phase := range []string{"validate", "redis"} {
 		m.Duration.WithLabelValues(phase)
 	}
+	m.validation = make(map[string]bool)
+	for _, code := range validationCodes() {
+		m.ValidationFailures.WithLabelValues(code)
+		m.validation[code] = true
+	}
 	return m
+}
+
+// countRefusal is the publisher's httpserver.OnError hook: an error answer
+// to a publish route whose code is one of validationCodes is a request
+// refused as invalid, counted in ssegate_publisher_validation_failures_total
+// with that code as its reason. The refusals are made where their cause is
+// found (event.go, publisher.go) and counted only here, so the count cannot
+// drift from the answers. Refusals of the caller (401, 403), of Redis
+// (503) and of anything but a publish route are no validation failures.
+func (s *Server) countRefusal(c echo.Context, answer *httperr.Error) {
+	route := c.Path()
+	if (route == "/publish" || route == "/v1/events") && s.metrics.validation[answer.Code] {
+		s.metrics.ValidationFailures.WithLabelValues(answer.Code).Inc()
+	}
+}
+
+// validationCodes are the error codes of the requests the publisher refuses
+// as invalid, each a reason label of ssegate_publisher_validation_failures_total
+// (a test checks that it lists every such code the package can answer).
+// idempotency_key_reused (422) is one: the request is well-formed, but
+// invalid with the key it carries.
+func validationCodes() []string {
+	return []string{
+		"body_read_timeout", "body_too_large", "duplicate_idempotency_key", "duplicate_key", "event_too_large", "field_too_long",
+		"idempotency_key_reused", "invalid_idempotency_key",
+		"invalid_json", "invalid_timestamp", "invalid_topic", "invalid_type", "missing_field",
+		"number_out_of_range", "reserved_topic", "too_deep", "truncated_body", "unknown_event_type", "unknown_field",
+		"unsupported_media_type", "wrong_type",
+	}
 }
 
 func statusText(code int) string { return strconv.Itoa(code) }

@@ -38,7 +38,7 @@ type metricsRequest struct {
 
 // metricsTraffic exercises every label path of the publisher's metrics
 // through its real handlers: both endpoints, a validation failure, a wrong
-// content type, and an idempotent replay.
+// content type, an idempotent replay and a reused Idempotency-Key (422).
 var metricsTraffic = []metricsRequest{
 	{"/v1/events", "application/json", `{"topic":"obs:a","data":{"n":1}}`, "", http.StatusAccepted},
 	{"/publish", "application/json", `{"event_type":"TOMAR","tag_spool":"SP-1"}`, "", http.StatusAccepted},
@@ -46,6 +46,7 @@ var metricsTraffic = []metricsRequest{
 	{"/v1/events", "text/plain", `{"topic":"obs:a","data":1}`, "", http.StatusUnsupportedMediaType},
 	{"/v1/events", "application/json", `{"topic":"obs:a","data":2}`, "key-1", http.StatusAccepted},
 	{"/v1/events", "application/json", `{"topic":"obs:a","data":2}`, "key-1", http.StatusOK},
+	{"/v1/events", "application/json", `{"topic":"obs:a","data":3}`, "key-1", http.StatusUnprocessableEntity},
 }
 
 // metricsServe runs metricsTraffic through a publisher with the real HTTP
@@ -115,15 +116,25 @@ func TestMetricsCountTraffic(t *testing.T) {
 		{"ssegate_publisher_events_published_total", map[string]string{"endpoint": "/publish"}, 1},
 		{"ssegate_publisher_validation_failures_total", map[string]string{"reason": "missing_field"}, 1},
 		{"ssegate_publisher_validation_failures_total", map[string]string{"reason": "unsupported_media_type"}, 1},
+		{"ssegate_publisher_validation_failures_total", map[string]string{"reason": "idempotency_key_reused"}, 1},
+		{"ssegate_publisher_requests_total", map[string]string{"endpoint": "/v1/events", "code": "422"}, 1},
 		{"ssegate_publisher_idempotent_replays_total", nil, 1},
 		{"ssegate_publisher_redis_errors_total", nil, 0},
 		// Every request that reached the broker call observes both phases.
-		{"ssegate_publisher_publish_duration_seconds", map[string]string{"phase": "validate"}, 4},
-		{"ssegate_publisher_publish_duration_seconds", map[string]string{"phase": "redis"}, 4},
+		{"ssegate_publisher_publish_duration_seconds", map[string]string{"phase": "validate"}, 5},
+		{"ssegate_publisher_publish_duration_seconds", map[string]string{"phase": "redis"}, 5},
 	} {
 		if got, ok := metricsValue(mfs, tc.name, tc.labels); !ok || got != tc.want {
 			t.Errorf("%s%v = %v (found %v), want %v", tc.name, tc.labels, got, ok, tc.want)
 		}
+	}
+	// Nothing else is counted as a validation failure.
+	var failures float64
+	for _, m := range metricrules.Find(mfs, "ssegate_publisher_validation_failures_total").GetMetric() {
+		failures += m.GetCounter().GetValue()
+	}
+	if failures != 3 {
+		t.Errorf("validation failures, all reasons = %v, want 3", failures)
 	}
 }
 
@@ -174,6 +185,13 @@ func TestMetricsFixedLabelValuesExistFromStart(t *testing.T) {
 	} {
 		if got, ok := metricsValue(mfs, tc.name, tc.labels); !ok || got != 0 {
 			t.Errorf("%s%v = %v (found %v), want a series at 0", tc.name, tc.labels, got, ok)
+		}
+	}
+	// Every validation failure reason, the one users hit most among them.
+	for _, code := range append(validationCodes(), "field_too_long", "invalid_json") {
+		labels := map[string]string{"reason": code}
+		if got, ok := metricsValue(mfs, "ssegate_publisher_validation_failures_total", labels); !ok || got != 0 {
+			t.Errorf("ssegate_publisher_validation_failures_total%v = %v (found %v), want a series at 0", labels, got, ok)
 		}
 	}
 }

@@ -111,8 +111,10 @@ func New(store Store, cfg Config) *Server {
 	return &Server{cfg: cfg, store: store, log: cfg.Logger, metrics: NewMetrics(cfg.Registry)}
 }
 
-// Register mounts POST /publish and POST /v1/events on e.
+// Register mounts POST /publish and POST /v1/events on e, and the count of
+// invalid publish requests on e's error handler (countRefusal).
 func (s *Server) Register(e *echo.Echo) {
+	httpserver.OnError(e, s.countRefusal)
 	e.POST("/publish", s.instrument("/publish", s.publishSpool))
 	e.POST("/v1/events", s.instrument("/v1/events", s.publishGeneric))
 }
@@ -142,7 +144,7 @@ func (s *Server) publishSpool(c echo.Context) error {
 	}
 	ev, stamped, err := parseSpoolEvent(body, s.cfg.Now())
 	if err != nil {
-		return s.validationFailed(err)
+		return validationFailed(err)
 	}
 	data, err := json.Marshal(ev)
 	if err != nil {
@@ -173,7 +175,7 @@ func (s *Server) publishGeneric(c echo.Context) error {
 	}
 	ev, err := ParseGenericEvent(body, s.cfg.MaxTopicLen)
 	if err != nil {
-		return s.validationFailed(err)
+		return validationFailed(err)
 	}
 	if err := grant.Allow(ev.Topic); err != nil {
 		return err
@@ -190,11 +192,11 @@ func (s *Server) authenticate(c echo.Context) (Grant, error) {
 	return s.cfg.Auth.Authenticate(c.Request())
 }
 
-func (s *Server) validationFailed(err error) error {
+// validationFailed is the 400 answer to an event that failed validation.
+func validationFailed(err error) error {
 	var ve *validationError
 	if errors.As(err, &ve) {
-		s.metrics.ValidationFailures.WithLabelValues(ve.reason).Inc()
-		return httperr.BadRequest(ve.reason, ve.message)
+		return httperr.BadRequest(ve.code, ve.message)
 	}
 	return err
 }
@@ -204,24 +206,19 @@ func (s *Server) readBody(c echo.Context) ([]byte, error) {
 	r := c.Request()
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		s.metrics.ValidationFailures.WithLabelValues("unsupported_media_type").Inc()
 		return nil, httperr.New(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the event as Content-Type: application/json")
 	}
 	if r.ContentLength > s.cfg.MaxBodyBytes {
-		s.metrics.ValidationFailures.WithLabelValues("body_too_large").Inc()
 		return nil, httperr.New(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", s.cfg.MaxBodyBytes))
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBodyBytes+1))
 	if httpserver.IsBodyTimeout(err) {
-		s.metrics.ValidationFailures.WithLabelValues("body_read_timeout").Inc()
 		return nil, httperr.New(http.StatusRequestTimeout, "body_read_timeout", "the request body did not arrive in time")
 	}
 	if err != nil {
-		s.metrics.ValidationFailures.WithLabelValues("truncated_body").Inc()
 		return nil, httperr.BadRequest("truncated_body", "the body could not be read completely")
 	}
 	if int64(len(body)) > s.cfg.MaxBodyBytes {
-		s.metrics.ValidationFailures.WithLabelValues("body_too_large").Inc()
 		return nil, httperr.New(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", s.cfg.MaxBodyBytes))
 	}
 	return body, nil
@@ -243,16 +240,14 @@ func validIdempotencyKey(k string) bool {
 // idempotencyKey returns the request's Idempotency-Key ("" for none), or a
 // 400 when it is malformed or sent more than once: with two keys it would
 // be left to chance which one a retry is matched against.
-func (s *Server) idempotencyKey(h http.Header) (string, error) {
+func idempotencyKey(h http.Header) (string, error) {
 	keys := h.Values("Idempotency-Key")
 	switch {
 	case len(keys) == 0 || len(keys) == 1 && keys[0] == "": // an empty header is no key, as before
 		return "", nil
 	case len(keys) > 1:
-		s.metrics.ValidationFailures.WithLabelValues("duplicate_idempotency_key").Inc()
 		return "", httperr.BadRequest("duplicate_idempotency_key", "send at most one Idempotency-Key header")
 	case !validIdempotencyKey(keys[0]):
-		s.metrics.ValidationFailures.WithLabelValues("invalid_idempotency_key").Inc()
 		return "", httperr.BadRequest("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
 	}
 	return keys[0], nil
@@ -264,11 +259,10 @@ func (s *Server) publish(c echo.Context, endpoint string, start time.Time, req b
 	if int64(len(req.Data)) > s.cfg.MaxEventBytes {
 		// The body fit, but the data as delivered does not (a spool
 		// event's strings grow when re-encoded, e.g. "<" becomes "\u003c").
-		s.metrics.ValidationFailures.WithLabelValues("event_too_large").Inc()
 		return httperr.New(http.StatusRequestEntityTooLarge, "event_too_large", fmt.Sprintf("the event data is larger than %d bytes", s.cfg.MaxEventBytes))
 	}
 	req.AcceptedAt = s.cfg.Now()
-	key, err := s.idempotencyKey(c.Request().Header)
+	key, err := idempotencyKey(c.Request().Header)
 	if err != nil {
 		return err
 	}

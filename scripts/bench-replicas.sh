@@ -11,7 +11,9 @@ duration=${2:-30s}
 per=$(( (conns + 2) / 3 ))
 out=out/bench-replicas
 mkdir -p "$out" bin
-CGO_ENABLED=0 go build -trimpath -o bin/ ./cmd/gateway ./cmd/publisher ./cmd/ssebench
+# The Makefile's build, with its version flags, so that
+# `bin/gateway -version` names the build (a plain `go build` says "dev").
+"${MAKE:-make}" --no-print-directory build
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 pids=()

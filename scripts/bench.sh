@@ -15,7 +15,9 @@ go test -run '^$' -bench . -benchmem -benchtime 1s \
 REQUIRE_REDIS=1 go test -run '^$' -bench 'Replay' -benchmem -benchtime 3x ./test/integration/ | tee "$out/replay-bench.txt"
 
 echo "== building"
-CGO_ENABLED=0 go build -trimpath -o bin/ ./cmd/gateway ./cmd/publisher ./cmd/ssebench
+# The Makefile's build, with its version flags, so that
+# `bin/gateway -version` names the build (a plain `go build` says "dev").
+"${MAKE:-make}" --no-print-directory build
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 RP=$(port); GP=$(port); PP=$(port)

@@ -2,7 +2,8 @@
 # Installs the programs the test suite runs for real: redis-server (every
 # Redis test), redis-sentinel (the Sentinel failover test), nginx (the proxy
 # test), prometheus/promtool (the metrics test and rule checks), chromium
-# (the browser test), node (the JS snippet's test) and docker-compose
+# (the browser test), node and npm (the JS snippet's test, the Node client
+# test) and docker-compose
 # (compose file validation; no Docker engine needed). Debian/Ubuntu only; needs root
 # or sudo. Does nothing for programs that are already installed.
 set -euo pipefail
@@ -17,6 +18,7 @@ command -v promtool >/dev/null || need+=(prometheus)
 command -v chromium >/dev/null || need+=(chromium)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm) # test/node installs its pinned clients with npm ci
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "test-deps: everything is installed"

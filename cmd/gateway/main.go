@@ -29,19 +29,20 @@ var (
 
 func main() { service.Main("gateway", run) }
 
-func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error {
 	var (
 		cfg                gateway.ProgramConfig
 		common             service.Common
 		origins, pprofAddr string
+		hosts              string
 		authSet            auth.Settings
 	)
 	def := gateway.DefaultConfig()
-	s := config.New("gateway", lookup)
+	s := config.New("gateway", env)
 	s.SetOutput(stderr)
 	common.Bind(s, service.Defaults{
 		Listen:        ":8080",
-		RedisURLHelp:  "redis://host:port/db (extra seeds: ?addr=h2:p2&addr=h3:p3); empty = embedded in-process broker",
+		RedisURLHelp:  "redis://[user:pass@]host:port/db, rediss:// for TLS (Cluster seeds: ?addr=h2:p2&addr=h3:p3); empty = embedded in-process broker",
 		ShutdownGrace: 25 * time.Second,
 		MaxLenHelp:    "events kept per topic (embedded mode; with Redis the publisher trims)",
 	})
@@ -55,8 +56,9 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	s.Int(&cfg.MaxConnsPerIP, "max-connections-per-ip", "SSEGATE_MAX_CONNECTIONS_PER_IP", 0, "open streams per client IP (0 = no limit)")
 	s.Float(&cfg.ConnectRatePerIP, "connect-rate-per-ip", "SSEGATE_CONNECT_RATE_PER_IP", 0, "new streams per second per client IP (0 = no limit)")
 	s.Int(&cfg.Writers, "writers", "SSEGATE_WRITERS", 0, "goroutines writing HTTP/1.1 streams (0 = one per CPU; -1 = a goroutine per stream through net/http)")
-	s.String(&pprofAddr, "pprof-addr", "SSEGATE_PPROF_ADDR", "", "serve Go profiles (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060; empty = off")
+	s.String(&pprofAddr, "pprof-addr", "SSEGATE_PPROF_ADDR", "", "serve Go profiles (net/http/pprof, without cmdline) on this separate address, e.g. 127.0.0.1:6060; empty = off")
 	s.String(&origins, "cors-origins", "SSEGATE_CORS_ORIGINS", "", "comma-separated origins whose pages may open streams (scheme://host[:port]; * = any, without cookies)")
+	s.String(&hosts, "allowed-hosts", "SSEGATE_ALLOWED_HOSTS", "", "comma-separated host names the gateway answers (Host header, no port); others get 421; empty = any (DNS-rebinding defence without a proxy pinning Host)")
 	authSet.BindSubscribe(s)
 	authSet.BindJWT(s)
 	authSet.BindPublish(s)
@@ -72,7 +74,11 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	cfg.RedisSecurity = common.RedisSecurity
 	cfg.History, cfg.ShutdownGrace, cfg.HTTP = common.History, common.ShutdownGrace, common.HTTP
 	cfg.MaxTopicLen = common.MaxTopicLen
+	authSet.MaxTopicLen = common.MaxTopicLen // patterns in JWT claims: the same bound as topics
 	if cfg.CORSOrigins, err = gateway.ParseCORSOrigins(config.List(origins)); err != nil {
+		return err
+	}
+	if cfg.AllowedHosts, err = gateway.ParseAllowedHosts(config.List(hosts)); err != nil {
 		return err
 	}
 	if cfg.Auth, err = authSet.Subscriber(log); err != nil {

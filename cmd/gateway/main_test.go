@@ -13,12 +13,14 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/ssegate/ssegate/internal/config"
 	"github.com/ssegate/ssegate/internal/config/configtest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func noEnv(string) (string, bool) { return "", false }
+// noEnv is an empty environment.
+var noEnv config.Env
 
 func TestHelpListsEverySetting(t *testing.T) {
 	t.Parallel()
@@ -49,8 +51,8 @@ func TestHelpListsEverySetting(t *testing.T) {
 
 func TestBadSettingFailsAtStart(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"SSEGATE_PING_INTERVAL": "often"}
-	err := run(context.Background(), nil, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &bytes.Buffer{}, &bytes.Buffer{})
+	env := config.Env{"SSEGATE_PING_INTERVAL": "often"}
+	err := run(context.Background(), nil, env, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "SSEGATE_PING_INTERVAL") {
 		t.Fatalf("run = %v, want an error naming SSEGATE_PING_INTERVAL", err)
 	}

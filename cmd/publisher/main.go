@@ -23,18 +23,18 @@ var (
 
 func main() { service.Main("publisher", run) }
 
-func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error {
 	var (
 		cfg     publisher.ProgramConfig
 		common  service.Common
 		authSet auth.Settings
 	)
-	s := config.New("publisher", lookup)
+	s := config.New("publisher", env)
 	s.SetOutput(stderr)
 	common.Bind(s, service.Defaults{
 		Listen:        ":8081",
 		RedisURL:      "redis://127.0.0.1:6379/0",
-		RedisURLHelp:  "redis://host:port/db (extra seeds: ?addr=h2:p2&addr=h3:p3)",
+		RedisURLHelp:  "redis://[user:pass@]host:port/db, rediss:// for TLS (Cluster seeds: ?addr=h2:p2&addr=h3:p3)",
 		ShutdownGrace: 10 * time.Second,
 		MaxLenHelp:    "events kept per topic (approximate, MAXLEN ~)",
 	})
@@ -52,6 +52,7 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	cfg.RedisSecurity = common.RedisSecurity
 	cfg.History, cfg.ShutdownGrace, cfg.HTTP = common.History, common.ShutdownGrace, common.HTTP
 	cfg.MaxBodyBytes, cfg.MaxEventBytes, cfg.MaxTopicLen = common.MaxBodyBytes, common.MaxEventBytes, common.MaxTopicLen
+	authSet.MaxTopicLen = common.MaxTopicLen // patterns in JWT claims: the same bound as topics
 	if cfg.Auth, err = authSet.Publisher(log); err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestHelpAndVersion(t *testing.T) {
 	t.Parallel()
 	var stderr, stdout bytes.Buffer
-	none := func(string) (string, bool) { return "", false }
+	var none map[string]string // an empty environment
 	if err := run(context.Background(), []string{"-h"}, none, &stdout, &stderr); !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("run -h = %v", err)
 	}
@@ -39,7 +39,7 @@ func TestHelpAndVersion(t *testing.T) {
 // TestRefusesToStartWithoutAuth: anonymous publishing must be asked for.
 func TestRefusesToStartWithoutAuth(t *testing.T) {
 	t.Parallel()
-	none := func(string) (string, bool) { return "", false }
+	var none map[string]string // an empty environment
 	err := run(context.Background(), []string{"-listen", "127.0.0.1:0"}, none, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "ANONYMOUS") {
 		t.Fatalf("run without credentials = %v, want a refusal naming SSEGATE_ALLOW_ANONYMOUS_PUBLISH", err)

@@ -13,7 +13,11 @@
 // algorithms of the configured keys (HS256 for a shared secret, RS256 or
 // ES256 for a public key), so "alg": "none" and algorithm confusion (an
 // RS256 public key used as an HMAC secret) are refused by construction; an
-// "exp" claim is required, and "aud" and "iss" when configured.
+// "exp" claim is required, and "aud" and "iss" when configured. Claim
+// names are matched exactly (RFC 7519 §4): a token holding a case variant
+// ("EXP", "Aud") or a duplicate of a claim read here, a NumericDate given
+// as a string, or a "crit" header is refused (claims.go). Topic patterns
+// in claims are bounded by the configured topic length (MaxTopicLen).
 //
 // Every refusal is an *httperr.Error: 401 with a WWW-Authenticate challenge
 // when the credential is missing or invalid, 403 when a valid credential
@@ -34,11 +38,11 @@ const Realm = "ssegate"
 // anything longer is refused before any parsing.
 const MaxTokenLen = 8 << 10
 
-// missing is the 401 for a request without a credential. RFC 6750 §3.1: a
-// request that lacks authentication information gets a challenge without
-// an error code.
-func missing() *httperr.Error {
-	e := httperr.New(http.StatusUnauthorized, "missing_token", "this endpoint requires a bearer token (Authorization: Bearer <token>)")
+// missing is the 401 for a request without a credential; message says how
+// to send one. RFC 6750 §3.1: a request that lacks authentication
+// information gets a challenge without an error code.
+func missing(message string) *httperr.Error {
+	e := httperr.New(http.StatusUnauthorized, "missing_token", message)
 	e.Header = http.Header{"Www-Authenticate": {fmt.Sprintf("Bearer realm=%q", Realm)}}
 	return e
 }

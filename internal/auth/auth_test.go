@@ -140,7 +140,7 @@ func TestVerifyForgedTokens(t *testing.T) {
 		{"no audience", hs, sign(t, jwt.SigningMethodHS256, []byte(testSecret), claims(now, jwt.MapClaims{"iss": "backend"})), "a required claim is missing"},
 		{"wrong issuer", hs, sign(t, jwt.SigningMethodHS256, []byte(testSecret), claims(now, jwt.MapClaims{"aud": "ssegate", "iss": "evil"})), "wrong issuer"},
 		{"bad topic pattern", hs, sign(t, jwt.SigningMethodHS256, []byte(testSecret), claims(now, jwt.MapClaims{"aud": "ssegate", "iss": "backend", PublishClaim: []string{"a b"}})), "invalid topic pattern in claims"},
-		{"claim of wrong type", hs, sign(t, jwt.SigningMethodHS256, []byte(testSecret), claims(now, jwt.MapClaims{"aud": "ssegate", "iss": "backend", PublishClaim: "spools:*"})), "malformed"},
+		{"claim of wrong type", hs, sign(t, jwt.SigningMethodHS256, []byte(testSecret), claims(now, jwt.MapClaims{"aud": "ssegate", "iss": "backend", PublishClaim: "spools:*"})), `claim "ssegate.publish" has the wrong JSON type (want an array of topic patterns)`},
 		{"garbage", hs, "not.a.jwt", "malformed"},
 		{"two parts", hs, "abc.def", "malformed"},
 		{"empty", hs, "", "malformed"},

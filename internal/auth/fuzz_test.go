@@ -5,12 +5,16 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // fuzzSecret and fuzzNow fix the key and the clock of FuzzVerify, so the
@@ -91,6 +95,94 @@ func FuzzVerify(f *testing.F) {
 		}
 		if !c.Expires.After(fuzzNow) {
 			t.Fatalf("accepted a token expired at %v", c.Expires)
+		}
+		checkAcceptedParts(t, header, parts[1])
+	})
+}
+
+// checkAcceptedParts: an accepted token has no crit header, and its claim
+// set has a numeric exp and no case variant of a claim ssegate reads.
+func checkAcceptedParts(t *testing.T, header []byte, payload string) {
+	t.Helper()
+	var h map[string]json.RawMessage
+	if err := json.Unmarshal(header, &h); err != nil {
+		t.Fatalf("accepted a header that is not an object: %v", err)
+	}
+	if _, ok := h["crit"]; ok {
+		t.Fatalf("accepted a crit header %s", header)
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(payload)
+	if err != nil {
+		t.Fatalf("accepted a non-canonical payload: %v", err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("accepted a payload that is not an object: %v", err)
+	}
+	if exp := m["exp"]; len(exp) == 0 || (exp[0] != '-' && (exp[0] < '0' || exp[0] > '9')) {
+		t.Fatalf("accepted exp %s: not a JSON number", exp)
+	}
+	checkNoCaseVariant(t, m)
+}
+
+// checkNoCaseVariant fails when a member name of m equals a known claim
+// name only under case folding.
+func checkNoCaseVariant(t *testing.T, m map[string]json.RawMessage) {
+	t.Helper()
+	for name := range m {
+		for _, k := range knownClaims {
+			if name != k && strings.EqualFold(name, k) {
+				t.Fatalf("accepted the claim %q, a case variant of %q", name, k)
+			}
+		}
+	}
+}
+
+// FuzzClaims: decoding an arbitrary claim set never panics; a refusal is
+// always a *ClaimError or ErrNotObject (so the caller gets a clear
+// reason); and an accepted claim set is a JSON object without case
+// variants of known claims, whose known claims were read from exactly
+// their own names, with NumericDates given as numbers.
+func FuzzClaims(f *testing.F) {
+	f.Add([]byte(`{"exp":1,"ssegate.publish":["a"]}`))
+	f.Add([]byte(`{"exp":1,"EXP":2}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var c tokenClaims
+		err := c.UnmarshalJSON(data)
+		if err != nil {
+			var ce *ClaimError
+			if !errors.As(err, &ce) && !errors.Is(err, ErrNotObject) {
+				t.Fatalf("refusal without a claim reason: %v", err)
+			}
+			return
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatalf("accepted %q, not a JSON object: %v", data, err)
+		}
+		checkNoCaseVariant(t, m)
+		for _, d := range []struct {
+			name string
+			got  *jwt.NumericDate
+		}{{"exp", c.ExpiresAt}, {"nbf", c.NotBefore}, {"iat", c.IssuedAt}} {
+			raw, ok := m[d.name]
+			if ok != (d.got != nil) {
+				t.Fatalf("%s present %v in %q, decoded %v", d.name, ok, data, d.got)
+			}
+			if ok && raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
+				t.Fatalf("accepted %s %s: not a JSON number", d.name, raw)
+			}
+		}
+		for name, got := range map[string][]string{PublishClaim: c.Publish, SubscribeClaim: c.Subscribe} {
+			var want []string
+			if raw, ok := m[name]; ok {
+				if err := json.Unmarshal(raw, &want); err != nil {
+					t.Fatalf("accepted %s %s: %v", name, raw, err)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("%s decoded as %q, the member %q says %q", name, got, name, want)
+			}
 		}
 	})
 }

@@ -49,6 +49,10 @@ type VerifierConfig struct {
 	Leeway time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// MaxTopicLen bounds the topic names in the publish and subscribe
+	// patterns of a token, as SSEGATE_MAX_TOPIC_LEN bounds the topics
+	// themselves (topic.MaxLen when 0).
+	MaxTopicLen int
 }
 
 // Claims is what a verified token says about its bearer.
@@ -59,15 +63,6 @@ type Claims struct {
 	Expires   time.Time
 }
 
-// tokenClaims is the JSON shape of a token's payload:
-//
-//	{"exp":1767225600,"aud":"ssegate","ssegate.publish":["spools:*"],"ssegate.subscribe":["spools:updates"]}
-type tokenClaims struct {
-	jwt.RegisteredClaims
-	Publish   []string `json:"ssegate.publish,omitempty"`
-	Subscribe []string `json:"ssegate.subscribe,omitempty"`
-}
-
 // Verifier checks JWTs. It is immutable and safe for concurrent use.
 type Verifier struct {
 	secret  []byte
@@ -75,12 +70,13 @@ type Verifier struct {
 	ec      *ecdsa.PublicKey
 	methods []string
 	parser  *jwt.Parser
+	maxLen  int // topic.MaxLen when 0 (topic.Validate)
 }
 
 // NewVerifier validates cfg's keys and returns a verifier pinned to their
 // algorithms.
 func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
-	v := &Verifier{}
+	v := &Verifier{maxLen: cfg.MaxTopicLen}
 	if cfg.Secret != nil {
 		if len(cfg.Secret) < MinSecretLen {
 			return nil, fmt.Errorf("JWT secret: %d bytes is too short for HS256; use at least %d random bytes (e.g. openssl rand -hex 32)", len(cfg.Secret), MinSecretLen)
@@ -168,19 +164,29 @@ func (v *Verifier) key(t *jwt.Token) (any, error) {
 	return nil, errWrongKey
 }
 
+// ErrCriticalHeader refuses a token whose header has a "crit" parameter.
+// RFC 7515 §4.1.11: a recipient that does not understand every extension
+// listed in crit must reject the token, and ssegate understands none.
+var ErrCriticalHeader = errors.New("critical header extension (crit) not understood")
+
 // Verify checks token's signature, algorithm, expiry, audience and issuer
-// and returns its claims, or a *VerifyError.
+// and returns its claims, or a *VerifyError. Claim names are matched
+// exactly (tokenClaims.UnmarshalJSON).
 func (v *Verifier) Verify(token string) (Claims, error) {
 	if err := checkToken(token); err != nil {
 		return Claims{}, &VerifyError{Reason: "malformed", Err: err}
 	}
 	var tc tokenClaims
-	if _, err := v.parser.ParseWithClaims(token, &tc, v.key); err != nil {
+	t, err := v.parser.ParseWithClaims(token, &tc, v.key)
+	if err != nil {
 		return Claims{}, &VerifyError{Reason: reason(err), Err: err}
+	}
+	if _, ok := t.Header["crit"]; ok {
+		return Claims{}, &VerifyError{Reason: ErrCriticalHeader.Error(), Err: ErrCriticalHeader}
 	}
 	for _, list := range [][]string{tc.Publish, tc.Subscribe} {
 		for _, p := range list {
-			if err := validPattern(p); err != nil {
+			if err := validPattern(p, v.maxLen); err != nil {
 				return Claims{}, &VerifyError{Reason: "invalid topic pattern in claims", Err: err}
 			}
 		}
@@ -193,13 +199,13 @@ func (v *Verifier) Verify(token string) (Claims, error) {
 }
 
 // validPattern accepts "*", a topic name, or a topic-name prefix ending in
-// "*".
-func validPattern(p string) error {
+// "*", each name at most maxLen bytes (topic.MaxLen when 0).
+func validPattern(p string, maxLen int) error {
 	if p == "*" {
 		return nil
 	}
 	name := strings.TrimSuffix(p, "*")
-	if err := topic.Validate(name, 0); err != nil {
+	if err := topic.Validate(name, maxLen); err != nil {
 		return fmt.Errorf("pattern %q: %w", p, err)
 	}
 	return nil
@@ -207,7 +213,12 @@ func validPattern(p string) error {
 
 // reason maps a jwt error to the phrase shown to the caller.
 func reason(err error) string {
+	var ce *ClaimError
 	switch {
+	case errors.As(err, &ce):
+		return ce.Error()
+	case errors.Is(err, ErrNotObject):
+		return "malformed"
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return "expired"
 	case errors.Is(err, jwt.ErrTokenNotValidYet):

@@ -61,7 +61,7 @@ func (p *Publisher) Authenticate(r *http.Request) (publisher.Grant, error) {
 		if p.cfg.AllowAnonymous {
 			return everyTopic{}, nil
 		}
-		return nil, missing()
+		return nil, missing("this endpoint requires a bearer token (Authorization: Bearer <token>)")
 	case err != nil:
 		return nil, invalid("malformed")
 	}

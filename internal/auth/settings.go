@@ -27,6 +27,10 @@ type Settings struct {
 	JWTIssuer         string
 	SubscribeAuth     string // SubscribeNone or SubscribeJWT
 	Cookie            string // subscriber JWT cookie name
+	// MaxTopicLen bounds the topic names in JWT claim patterns; the
+	// commands set it to SSEGATE_MAX_TOPIC_LEN (service.Common), so a
+	// token may grant any topic the service accepts (topic.MaxLen when 0).
+	MaxTopicLen int
 }
 
 // BindPublish binds the publish credential settings.
@@ -55,7 +59,7 @@ func (s Settings) Verifier() (*Verifier, error) {
 	if s.JWTSecret == "" && s.JWTPublicKeyFile == "" {
 		return nil, nil
 	}
-	cfg := VerifierConfig{Audience: s.JWTAudience, Issuer: s.JWTIssuer}
+	cfg := VerifierConfig{Audience: s.JWTAudience, Issuer: s.JWTIssuer, MaxTopicLen: s.MaxTopicLen}
 	if s.JWTSecret != "" {
 		cfg.Secret = []byte(s.JWTSecret)
 	}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -52,7 +53,11 @@ func (s *Subscriber) Authenticate(r *http.Request, topics []string) (gateway.Gra
 	tok, src, err := SubscriberToken(r, s.cookie)
 	switch {
 	case errors.Is(err, ErrNoToken):
-		return gateway.Grant{}, missing()
+		// A browser's EventSource cannot send an Authorization header:
+		// name the ways it can send the token.
+		return gateway.Grant{}, missing(fmt.Sprintf("this stream requires a JWT: from a browser, in the cookie %q "+
+			"(EventSource cannot send headers) or the access_token query parameter; "+
+			"other clients may also send Authorization: Bearer <token>", s.cookie))
 	case err != nil:
 		return gateway.Grant{}, invalid("malformed")
 	}

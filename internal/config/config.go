@@ -19,27 +19,33 @@ import (
 // Set is a group of settings parsed together.
 type Set struct {
 	fs       *flag.FlagSet
-	lookup   func(string) (string, bool)
+	environ  Env
 	settings []setting
-	errs     []error
+	// tolerated are SSEGATE_ names the environment may hold that this Set
+	// does not read (see Tolerate).
+	tolerated []string
+	errs      []error
 }
 
 type setting struct {
 	flag, env, def, usage string
 }
 
-// New returns a Set for the program name; lookup reads the environment
-// (os.LookupEnv in production, a map in tests).
-func New(name string, lookup func(string) (string, bool)) *Set {
+// Env is the environment a Set reads, by variable name (OSEnv() in
+// production, a literal map in tests).
+type Env map[string]string
+
+// New returns a Set for the program name reading env.
+func New(name string, env Env) *Set {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	s := &Set{fs: fs, lookup: lookup}
+	s := &Set{fs: fs, environ: env}
 	fs.Usage = func() { s.PrintUsage(fs.Output()) }
 	return s
 }
 
 // env returns the environment's value for a setting, or def.
 func (s *Set) env(name, def string) string {
-	if v, ok := s.lookup(name); ok {
+	if v, ok := s.environ[name]; ok {
 		return v
 	}
 	return def
@@ -95,12 +101,15 @@ func (s *Set) Duration(p *time.Duration, flagName, env string, def time.Duration
 	s.fs.DurationVar(p, flagName, d, usage)
 }
 
-// Parse parses args (without the program name). Bad environment values are
-// reported here, together, so a misconfigured deployment fails at start.
+// Parse parses args (without the program name). Bad environment values,
+// and SSEGATE_ variables no setting reads (a misspelt name must not silently
+// leave its default in force), are reported here, together, so a
+// misconfigured deployment fails at start.
 func (s *Set) Parse(args []string) error {
 	if err := s.fs.Parse(args); err != nil {
 		return err
 	}
+	s.errs = append(s.errs, s.unknownEnv()...)
 	if s.fs.NArg() > 0 {
 		s.errs = append(s.errs, fmt.Errorf("unexpected arguments: %s", strings.Join(s.fs.Args(), " ")))
 	}
@@ -136,5 +145,14 @@ func List(s string) []string {
 	return out
 }
 
-// OSLookup reads the process environment.
-func OSLookup(name string) (string, bool) { return os.LookupEnv(name) }
+// OSEnv returns the process environment. Of a variable set twice the last
+// value wins, as with os.Getenv.
+func OSEnv() Env {
+	env := Env{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
+}

@@ -22,7 +22,7 @@ func TestPrecedence(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := New("x", func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok })
+			s := New("x", tt.env)
 			var d time.Duration
 			s.Duration(&d, "ping", "X_PING", 15*time.Second, "keepalive")
 			if err := s.Parse(tt.args); err != nil {
@@ -38,7 +38,7 @@ func TestPrecedence(t *testing.T) {
 func TestBadEnvIsAnError(t *testing.T) {
 	t.Parallel()
 	env := map[string]string{"X_D": "soon", "X_N": "many", "X_B": "perhaps", "X_F": "x"}
-	s := New("x", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	s := New("x", env)
 	var d time.Duration
 	var n int
 	var b bool
@@ -60,7 +60,7 @@ func TestBadEnvIsAnError(t *testing.T) {
 
 func TestUsageListsEverySetting(t *testing.T) {
 	t.Parallel()
-	s := New("gateway", func(string) (string, bool) { return "", false })
+	s := New("gateway", nil)
 	var a string
 	var n int
 	s.String(&a, "listen", "SSEGATE_LISTEN_ADDR", ":8080", "listen address")

@@ -77,26 +77,35 @@ func Write(c echo.Context, e *Error) error {
 	return c.JSON(e.Status, b)
 }
 
-// Handler is an echo.HTTPErrorHandler: *Error answers as itself, echo's own
-// errors (404, 405, 413 from the body limit…) keep their status with a JSON
-// body, and anything else is a logged 500 that reveals nothing.
+// Answer is the *Error that Handler answers err with: err's own *Error,
+// an echo.HTTPError (404, 405, 413 from the body limit…) as an *Error with
+// its status, or else a 500 "internal" that reveals nothing. internal
+// reports the last case, an error nobody turned into an answer.
+func Answer(err error) (e *Error, internal bool) {
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &e):
+		return e, false
+	case errors.As(err, &he):
+		e = New(he.Code, codeFor(he.Code), http.StatusText(he.Code))
+		if msg, ok := he.Message.(string); ok && msg != "" {
+			e.Message = msg
+		}
+		return e, false
+	}
+	return New(http.StatusInternalServerError, "internal", "internal server error"), true
+}
+
+// Handler is an echo.HTTPErrorHandler that sends Answer(err), logging an
+// internal error. It sends nothing once the response is committed.
 func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
 		}
-		var e *Error
-		var he *echo.HTTPError
-		switch {
-		case errors.As(err, &e):
-		case errors.As(err, &he):
-			e = New(he.Code, codeFor(he.Code), http.StatusText(he.Code))
-			if msg, ok := he.Message.(string); ok && msg != "" {
-				e.Message = msg
-			}
-		default:
+		e, internal := Answer(err)
+		if internal {
 			log.Error("internal error", "req", requestid.Of(c), "path", c.Path(), "err", err)
-			e = New(http.StatusInternalServerError, "internal", "internal server error")
 		}
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(e.Status)
@@ -108,7 +117,7 @@ func Handler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
-func codeFor(status int) string {
+func codeFor(status int) (code string) {
 	switch status {
 	case http.StatusNotFound:
 		return "not_found"

@@ -108,6 +108,7 @@ func NewEcho(opts Options) *echo.Echo {
 	e.Use(requestid.Middleware(opts.StreamRoutes...))
 	// Metrics next, so a panic that Recover turns into a 500 is counted.
 	e.Use(requestMetrics(reg, opts.StreamRoutes))
+	e.Use(headerLimit(opts.maxHeaderBytes()))
 	// Outside Recover, so that an answer made from a panic is also sent
 	// without waiting for an unread body.
 	e.Use(bodyDeadline(orDefault(opts.BodyReadTimeout, DefaultBodyReadTimeout), routeSet(opts.StreamRoutes)))
@@ -150,16 +151,8 @@ func requestMetrics(reg prometheus.Registerer, streams []string) echo.Middleware
 			}
 			code := c.Response().Status
 			if err != nil {
-				var he *httperr.Error
-				var ee *echo.HTTPError
-				switch {
-				case errors.As(err, &he):
-					code = he.Status
-				case errors.As(err, &ee):
-					code = ee.Code
-				default:
-					code = http.StatusInternalServerError
-				}
+				answer, _ := httperr.Answer(err)
+				code = answer.Status
 			}
 			requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
 			duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
@@ -180,12 +173,9 @@ func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, opts Options, gra
 		Handler:           e,
 		ReadHeaderTimeout: orDefault(opts.ReadHeaderTimeout, 5*time.Second),
 		IdleTimeout:       orDefault(opts.IdleTimeout, 120*time.Second),
-		MaxHeaderBytes:    opts.MaxHeaderBytes,
+		MaxHeaderBytes:    opts.maxHeaderBytes(), // headerLimit enforces it exactly
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(orLogger(opts.Logger).Handler(), slog.LevelDebug),
-	}
-	if srv.MaxHeaderBytes <= 0 {
-		srv.MaxHeaderBytes = 16 << 10
 	}
 	if opts.TLS != nil {
 		cfg, err := tlsConfig(*opts.TLS, orLogger(opts.Logger))
@@ -254,15 +244,20 @@ func orLogger(l *slog.Logger) *slog.Logger {
 	return l
 }
 
+// ErrUnhealthy is what every failed Healthcheck wraps: the binaries exit 1
+// on it, the status a container HEALTHCHECK reads as unhealthy (Docker
+// reserves 2).
+var ErrUnhealthy = errors.New("unhealthy")
+
 // Healthcheck GETs /healthz on the port of listen over loopback (HTTPS when
-// useTLS) and fails unless it answers 200. The binaries run it for
-// container HEALTHCHECKs, since their images have no curl. Over TLS it does
-// not verify the certificate: it is issued for the service's public name,
-// and the check talks to its own process on loopback.
+// useTLS) and fails with ErrUnhealthy unless it answers 200. The binaries run
+// it for container HEALTHCHECKs, since their images have no curl. Over TLS it
+// does not verify the certificate: it is issued for the service's public
+// name, and the check talks to its own process on loopback.
 func Healthcheck(ctx context.Context, listen string, useTLS bool) error {
 	_, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		return fmt.Errorf("healthcheck: %w", err)
+		return fmt.Errorf("healthcheck: %w: %w", ErrUnhealthy, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
@@ -273,22 +268,23 @@ func Healthcheck(ctx context.Context, listen string, useTLS bool) error {
 	defer transport.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://127.0.0.1:"+port+"/healthz", nil)
 	if err != nil {
-		return fmt.Errorf("healthcheck: %w", err)
+		return fmt.Errorf("healthcheck: %w: %w", ErrUnhealthy, err)
 	}
 	resp, err := (&http.Client{Transport: transport}).Do(req)
 	if err != nil {
-		return fmt.Errorf("healthcheck: %w", err)
+		return fmt.Errorf("healthcheck: %w: %w", ErrUnhealthy, err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("healthcheck: /healthz answered %s", resp.Status)
+		return fmt.Errorf("healthcheck: %w: /healthz answered %s", ErrUnhealthy, resp.Status)
 	}
 	return nil
 }
 
 // ServeProfiles serves Go's runtime profiles (net/http/pprof) on their own
 // listener, so they are never reachable through the public port. stop shuts
-// the listener down and waits for it.
+// the listener down and waits for it. /debug/pprof/cmdline is left out (404):
+// it prints the process's arguments, secrets passed as flags included.
 func ServeProfiles(addr string, log *slog.Logger) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -296,7 +292,6 @@ func ServeProfiles(addr string, log *slog.Logger) (stop func(), err error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)

@@ -162,6 +162,17 @@ func (p *publisher) next() (k int, seq int64) {
 	return k, p.r.seqNext[k].Add(1) - 1
 }
 
+// dueBy returns how many events of a phase of length d at rate per second
+// are due after elapsed: event k (from 0) is due at k/rate, so the first
+// goes at once and the last, floor(rate·d)-1, a whole interval before the
+// end. Scheduling event k at (k+1)/rate instead would hand the last one to
+// the queue at the very end of the phase, where pace's caller stops the
+// publishers and counts it as not sent on every run, however idle.
+func dueBy(rate float64, elapsed, d time.Duration) int64 {
+	total := int64(rate * d.Seconds())
+	return min(int64(rate*elapsed.Seconds())+1, total)
+}
+
 // pace hands due events to jobs at Rate for d, never blocking: when the
 // queue is full the events are counted as not sent. It returns when d has
 // passed or ctx is done.
@@ -177,7 +188,7 @@ func (p *publisher) pace(ctx context.Context, d time.Duration, jobs chan<- int) 
 		if last {
 			elapsed = d
 		}
-		due := int64(rate*elapsed.Seconds()) - sent
+		due := dueBy(rate, elapsed, d) - sent
 		for due > 0 {
 			b := min(due, maxBatch)
 			select {

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/ssegate/ssegate/internal/redact"
 )
 
 // ErrNotLoopback is returned for any target whose host is not a loopback
@@ -61,20 +63,20 @@ type httpTarget struct {
 func parseHTTPTarget(raw string) (httpTarget, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return httpTarget{}, fmt.Errorf("url %q: %w", raw, err)
+		return httpTarget{}, redact.Error(fmt.Errorf("url %q: %w", redact.URL(raw), err), raw)
 	}
 	if u.Scheme != "http" {
-		return httpTarget{}, fmt.Errorf("url %q: only http:// is supported", raw)
+		return httpTarget{}, fmt.Errorf("url %q: only http:// is supported", redact.URL(raw))
 	}
 	ip, err := loopbackAddr(u.Hostname())
 	if err != nil {
-		return httpTarget{}, fmt.Errorf("url %q: %w", raw, err)
+		return httpTarget{}, redact.Error(fmt.Errorf("url %q: %w", redact.URL(raw), err), raw)
 	}
 	port := uint16(80)
 	if p := u.Port(); p != "" {
 		var n uint64
 		if _, err := fmt.Sscanf(p, "%d", &n); err != nil || n == 0 || n > 65535 {
-			return httpTarget{}, fmt.Errorf("url %q: bad port %q", raw, p)
+			return httpTarget{}, redact.Error(fmt.Errorf("url %q: bad port %q", redact.URL(raw), p), raw)
 		}
 		port = uint16(n)
 	}

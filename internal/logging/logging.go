@@ -19,7 +19,7 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := &slog.HandlerOptions{Level: lv}
+	opts := &slog.HandlerOptions{Level: lv, ReplaceAttr: readableDuration}
 	switch strings.ToLower(strings.TrimSpace(format)) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
@@ -32,6 +32,16 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("log format %q: want json, text or auto", format)
+}
+
+// readableDuration writes durations in Go's form ("100ms", "1m30s"), as
+// the settings are written, instead of slog's JSON default of integer
+// nanoseconds (retry_in: 100000000).
+func readableDuration(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // ParseLevel parses one of the level names of SSEGATE_LOG_LEVEL (debug,

@@ -24,22 +24,20 @@ import (
 	"github.com/ssegate/ssegate/internal/topic"
 )
 
-// RunFunc runs a program with its arguments (without the program name), an
-// environment lookup and output streams, until ctx ends.
-type RunFunc func(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error
+// RunFunc runs a program with its arguments (without the program name), its
+// environment and output streams, until ctx ends.
+type RunFunc func(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error
 
 // Main runs run with the process's arguments and environment, cancels its
-// context on SIGINT or SIGTERM, and exits 2 on error (0 for -h).
+// context on SIGINT or SIGTERM, and exits with ExitCode.
 func Main(name string, run RunFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], config.OSLookup, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], config.OSEnv(), os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		}
-		os.Exit(2)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 	}
+	os.Exit(ExitCode(err))
 }
 
 // Defaults are what differs between the services' common settings.
@@ -84,6 +82,7 @@ type Common struct {
 
 // Bind registers the common settings on s.
 func (c *Common) Bind(s *config.Set, d Defaults) {
+	s.Tolerate(sharedEnv()...)
 	s.String(&c.Listen, "listen", "SSEGATE_LISTEN_ADDR", d.Listen, "HTTP listen address")
 	s.String(&c.RedisURL, "redis-url", "SSEGATE_REDIS_URL", d.RedisURL, d.RedisURLHelp)
 	c.bindRedisSecurity(s)
@@ -99,13 +98,13 @@ func (c *Common) Bind(s *config.Set, d Defaults) {
 	s.String(&c.trusted, "trusted-proxies", "SSEGATE_TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For is believed")
 	s.Duration(&c.HTTP.ReadHeaderTimeout, "read-header-timeout", "SSEGATE_READ_HEADER_TIMEOUT", 5*time.Second, "time a client has to send its request headers (slowloris guard)")
 	s.Duration(&c.HTTP.BodyReadTimeout, "body-read-timeout", "SSEGATE_BODY_READ_TIMEOUT", httpserver.DefaultBodyReadTimeout, "time a client has to send a request body, counted from its headers; later gets 408")
-	s.Int(&c.maxHeaderBytes, "max-header-bytes", "SSEGATE_MAX_HEADER_BYTES", 16<<10, "largest request header block; larger gets 431")
+	s.Int(&c.maxHeaderBytes, "max-header-bytes", "SSEGATE_MAX_HEADER_BYTES", 16<<10, "largest request line and headers, in bytes; larger gets 431 headers_too_large")
 	s.String(&c.tlsCert, "tls-cert-file", "SSEGATE_TLS_CERT_FILE", "", "PEM certificate chain: serve HTTPS (HTTP/2 and HTTP/1.1); reread when it changes")
 	s.String(&c.tlsKey, "tls-key-file", "SSEGATE_TLS_KEY_FILE", "", "PEM private key of the TLS certificate")
 	s.String(&c.logLevel, "log-level", "SSEGATE_LOG_LEVEL", "info", "debug, info, warn or error")
 	s.String(&c.logFormat, "log-format", "SSEGATE_LOG_FORMAT", "auto", "json, text or auto (text on a terminal)")
 	s.Bool(&c.showVersion, "version", "SSEGATE_SHOW_VERSION", false, "print the version and exit")
-	s.Bool(&c.health, "healthcheck", "SSEGATE_HEALTHCHECK", false, "GET /healthz on the listen port and exit 0 if healthy (container HEALTHCHECK)")
+	s.Bool(&c.health, "healthcheck", "SSEGATE_HEALTHCHECK", false, "GET /healthz on the listen port and exit 0 if healthy, 1 if not (container HEALTHCHECK)")
 }
 
 // Start acts on the settings after parsing: it answers -version and

@@ -14,7 +14,7 @@ import (
 func parse(t *testing.T, env map[string]string, args ...string) *Common {
 	t.Helper()
 	var c Common
-	s := config.New("svc", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	s := config.New("svc", env)
 	s.SetOutput(&bytes.Buffer{})
 	c.Bind(s, Defaults{Listen: ":9999", RedisURL: "redis://x:1/0", ShutdownGrace: 3 * time.Second})
 	if err := s.Parse(args); err != nil {

@@ -31,6 +31,18 @@ const MaxLenLimit = 1024
 // outside the allowed set.
 var ErrInvalid = errors.New("invalid topic")
 
+// ErrReserved reports a topic name in the namespace Redis keeps for its own
+// channels: keyspace notifications ("__keyspace@0__:key",
+// "__keyevent@0__:set") and client-side caching invalidations
+// ("__redis__:invalidate") are published on channels whose names begin with
+// "__". A topic is a channel of the same name, so such a topic would stream
+// what Redis publishes there (the key names of every application on the
+// server) or let a publisher forge it. It wraps ErrInvalid.
+var ErrReserved = fmt.Errorf("%w: names beginning with %q are reserved for Redis", ErrInvalid, ReservedPrefix)
+
+// ReservedPrefix begins the names of Redis's own pub/sub channels.
+const ReservedPrefix = "__"
+
 // ErrTooMany reports a request for more topics than allowed on one connection.
 var ErrTooMany = errors.New("too many topics")
 
@@ -45,7 +57,8 @@ func allowed(c byte) bool {
 }
 
 // Validate checks one topic name against the allowed characters and maxLen
-// (MaxLen when maxLen <= 0).
+// (MaxLen when maxLen <= 0), and refuses the names Redis reserves for its
+// own channels (ErrReserved).
 func Validate(name string, maxLen int) error {
 	if maxLen <= 0 {
 		maxLen = MaxLen
@@ -60,6 +73,9 @@ func Validate(name string, maxLen int) error {
 		if !allowed(name[i]) {
 			return fmt.Errorf("%w: character %q at offset %d (allowed: letters, digits and :_-./@=+)", ErrInvalid, name[i], i)
 		}
+	}
+	if strings.HasPrefix(name, ReservedPrefix) {
+		return fmt.Errorf("topic %q: %w", name, ErrReserved)
 	}
 	return nil
 }

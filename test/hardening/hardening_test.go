@@ -95,8 +95,8 @@ func TestConnectionFloodFromOneIP(t *testing.T) {
 	if counts[http.StatusOK] != perIP || counts[http.StatusTooManyRequests] != attempts-perIP || len(counts) != 2 {
 		t.Fatalf("statuses %v, want %d × 200 and %d × 429", counts, perIP, attempts-perIP)
 	}
-	if got := r.rejected(t, "limit_ip"); got != attempts-perIP {
-		t.Fatalf("rejected{limit_ip} = %v, want %d", got, attempts-perIP)
+	if got := r.rejected(t, "too_many_connections_from_ip"); got != attempts-perIP {
+		t.Fatalf("rejected{too_many_connections_from_ip} = %v, want %d", got, attempts-perIP)
 	}
 	waitMetric(t, r.gw.Registry, perIP+1, "ssegate_gateway_connections")
 	ctl.verify(t)
@@ -127,8 +127,8 @@ func TestGlobalConnectionLimit(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, r.gw.URL+streamPath+"?topic=hard:global", nil)
 		wantError(t, sendFrom(t, "127.0.0.5", req), http.StatusServiceUnavailable, "too_many_connections", "Retry-After", "3")
 	})
-	if got := r.rejected(t, "limit_global"); got != 1 {
-		t.Fatalf("rejected{limit_global} = %v, want 1", got)
+	if got := r.rejected(t, "too_many_connections"); got != 1 {
+		t.Fatalf("rejected{too_many_connections} = %v, want 1", got)
 	}
 	ctl.verify(t)
 }
@@ -145,8 +145,8 @@ func TestConnectRateFromOneIP(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, r.gw.URL+streamPath+"?topic=hard:rate", nil)
 		wantError(t, sendFrom(t, "127.0.0.6", req), http.StatusTooManyRequests, "connect_rate_exceeded", "Retry-After", "2")
 	})
-	if got := r.rejected(t, "rate"); got != 1 {
-		t.Fatalf("rejected{rate} = %v, want 1", got)
+	if got := r.rejected(t, "connect_rate_exceeded"); got != 1 {
+		t.Fatalf("rejected{connect_rate_exceeded} = %v, want 1", got)
 	}
 	ctl.verify(t)
 }
@@ -181,8 +181,8 @@ func TestSpoofedForwardedFor(t *testing.T) {
 		req.Header = xff("198.51.100.1")
 		wantError(t, sendFrom(t, "127.0.0.9", req), http.StatusTooManyRequests, "too_many_connections_from_ip")
 	})
-	if got := r.rejected(t, "limit_ip"); got != 2 {
-		t.Fatalf("rejected{limit_ip} = %v, want 2", got)
+	if got := r.rejected(t, "too_many_connections_from_ip"); got != 2 {
+		t.Fatalf("rejected{too_many_connections_from_ip} = %v, want 2", got)
 	}
 	ctl.verify(t)
 }
@@ -353,8 +353,8 @@ func TestCrossOriginRequests(t *testing.T) {
 			}
 		}
 	})
-	if got := r.rejected(t, "origin"); got != 5 {
-		t.Fatalf("rejected{origin} = %v, want 5", got)
+	if got := r.rejected(t, "origin_not_allowed"); got != 5 {
+		t.Fatalf("rejected{origin_not_allowed} = %v, want 5", got)
 	}
 	ctl.verify(t)
 }
@@ -428,11 +428,14 @@ func TestForgedSubscriberTokens(t *testing.T) {
 			t.Fatalf("PUBSUB NUMSUB %s = %d after refused requests", topic, n)
 		}
 	})
-	if got, want := r.rejected(t, "unauthorized"), float64(3*len(tokens)+1); got != want {
-		t.Fatalf("rejected{unauthorized} = %v, want %v", got, want)
+	if got, want := r.rejected(t, "invalid_token"), float64(3*len(tokens)); got != want {
+		t.Fatalf("rejected{invalid_token} = %v, want %v", got, want)
 	}
-	if got := r.rejected(t, "forbidden"); got != 1 {
-		t.Fatalf("rejected{forbidden} = %v, want 1", got)
+	if got := r.rejected(t, "missing_token"); got != 1 {
+		t.Fatalf("rejected{missing_token} = %v, want 1", got)
+	}
+	if got := r.rejected(t, "forbidden_topic"); got != 1 {
+		t.Fatalf("rejected{forbidden_topic} = %v, want 1", got)
 	}
 	ctl.verify(t)
 }
@@ -534,8 +537,8 @@ func TestUnknownQueryParameters(t *testing.T) {
 			wantError(t, get(t, r.gw.URL+streamPath+"?"+q, nil), http.StatusBadRequest, "unknown_parameter")
 		}
 	})
-	if got := r.rejected(t, "bad_request"); got != 5 {
-		t.Fatalf("rejected{bad_request} = %v, want 5", got)
+	if got := r.rejected(t, "unknown_parameter"); got != 5 {
+		t.Fatalf("rejected{unknown_parameter} = %v, want 5", got)
 	}
 	ctl.verify(t)
 }
@@ -577,8 +580,8 @@ func TestHostileTopicNames(t *testing.T) {
 		// Raw non-UTF-8 bytes in the publish body itself.
 		wantError(t, post(t, r.pub.URL+"/v1/events", []byte("{\"topic\":\"a\xff\",\"data\":1}"), bearer(staticToken)), http.StatusBadRequest, "invalid_json")
 	})
-	if got, want := r.rejected(t, "bad_request"), float64(len(names)+1); got != want {
-		t.Fatalf("rejected{bad_request} = %v, want %v", got, want)
+	if got, want := r.rejected(t, "invalid_topic"), float64(len(names)+1); got != want {
+		t.Fatalf("rejected{invalid_topic} = %v, want %v", got, want)
 	}
 	ctl.verify(t)
 }

@@ -137,7 +137,13 @@ type logged struct {
 
 func startLogged(t *testing.T, bin string, env ...string) *logged {
 	t.Helper()
-	cmd := exec.Command(bin)
+	return startLoggedArgs(t, bin, nil, env...)
+}
+
+// startLoggedArgs is startLogged with command-line arguments.
+func startLoggedArgs(t *testing.T, bin string, args []string, env ...string) *logged {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "SSEGATE_LOG_FORMAT=json", "SSEGATE_LISTEN_ADDR=127.0.0.1:0"}, env...)
 	pipe, err := cmd.StderrPipe()
 	if err != nil {

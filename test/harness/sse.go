@@ -26,6 +26,10 @@ type Handler struct {
 	// Comment receives the text of each comment line (": ping" gives
 	// "ping").
 	Comment func(string)
+	// Position receives the id of a frame that has an id and no data: it
+	// sets the last event ID without an event, which is how the gateway
+	// gives a stream its position. It is called after Dispatch.
+	Position func(id string)
 }
 
 // ReadEvents parses the event stream r as EventSource does (WHATWG HTML
@@ -49,6 +53,9 @@ func ReadEvents(r io.Reader, h Handler) error {
 			lastID = id
 			if h.Dispatch != nil {
 				h.Dispatch(lastID)
+			}
+			if hasID && !hasData && h.Position != nil {
+				h.Position(id)
 			}
 			if hasData && h.Event != nil {
 				ev := Event{Name: name, Data: strings.TrimSuffix(data.String(), "\n"), Retry: retry}

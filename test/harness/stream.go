@@ -19,11 +19,12 @@ type Event struct {
 
 // Stream is an open SSE connection read by a background goroutine.
 type Stream struct {
-	Resp     *http.Response
-	events   chan Event
-	comments chan string
-	cancel   context.CancelFunc
-	done     chan struct{}
+	Resp      *http.Response
+	events    chan Event
+	comments  chan string
+	positions chan string
+	cancel    context.CancelFunc
+	done      chan struct{}
 
 	mu     sync.Mutex
 	lastID string
@@ -58,7 +59,7 @@ func OpenWith(t testing.TB, client *http.Client, url string, header http.Header)
 		cancel()
 		t.Fatalf("GET %s: %v", url, err)
 	}
-	s := &Stream{Resp: resp, events: make(chan Event, 1<<16), comments: make(chan string, 1024), cancel: cancel, done: make(chan struct{})}
+	s := &Stream{Resp: resp, events: make(chan Event, 1<<16), comments: make(chan string, 1024), positions: make(chan string, 64), cancel: cancel, done: make(chan struct{})}
 	go s.read()
 	t.Cleanup(s.Close)
 	return s
@@ -139,6 +140,30 @@ func (s *Stream) Comment(timeout time.Duration) (string, error) {
 	}
 }
 
+// Position waits for the next frame that only sets the last event ID (an
+// id line and no data: the position the gateway gives a stream) and
+// returns that id.
+func (s *Stream) Position(timeout time.Duration) (string, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case id := <-s.positions:
+		return id, nil
+	case <-t.C:
+		return "", ErrTimeout
+	}
+}
+
+// MustPosition returns the next position frame's id or fails the test.
+func (s *Stream) MustPosition(t testing.TB, timeout time.Duration) string {
+	t.Helper()
+	id, err := s.Position(timeout)
+	if err != nil {
+		t.Fatalf("waiting for the stream's position: %v", err)
+	}
+	return id
+}
+
 // read parses the stream per WHATWG HTML §9.2.6 (see ReadEvents) until
 // it ends or Close cancels it.
 func (s *Stream) read() {
@@ -155,6 +180,12 @@ func (s *Stream) read() {
 		Comment: func(c string) {
 			select {
 			case s.comments <- c:
+			default:
+			}
+		},
+		Position: func(id string) {
+			select {
+			case s.positions <- id:
 			default:
 			}
 		},

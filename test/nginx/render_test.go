@@ -70,6 +70,7 @@ func siteRules(tg target) []rule {
 		{"listen", regexp.MustCompile(`\blisten\s+80\s*;`), "listen " + tg.listen + ";", 1, 1},
 		{"listen ipv6", regexp.MustCompile(`\blisten\s+\[::\]:80\s*;`), "", 0, 1},
 		{"read timeout", regexp.MustCompile(`\bproxy_read_timeout\s+[^;]+;`), fmt.Sprintf("proxy_read_timeout %dms;", tg.readTimeout.Milliseconds()), 1, 1},
+		{"access log", regexp.MustCompile(`\baccess_log\s+/dev/stdout\s+ssegate\s*;`), "access_log " + filepath.Join(tg.dir, "access.log") + " ssegate;", 1, 1},
 	}
 }
 

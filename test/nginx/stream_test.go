@@ -270,8 +270,8 @@ func TestForwardedForReachesGateway(t *testing.T) {
 					}
 				}
 			}
-			if got := harness.Metric(t, s.gateway.Registry, "ssegate_gateway_connections_rejected_total", "reason", "limit_ip"); got != float64(rejected) {
-				t.Errorf("limit_ip rejections = %v, want %d", got, rejected)
+			if got := harness.Metric(t, s.gateway.Registry, "ssegate_gateway_connections_rejected_total", "reason", "too_many_connections_from_ip"); got != float64(rejected) {
+				t.Errorf("rejected{too_many_connections_from_ip} = %v, want %d", got, rejected)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package redisbroker_test
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -58,5 +59,45 @@ func BenchmarkPublish(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
 		})
+	}
+}
+
+// nopSink drops what the broker delivers.
+type nopSink struct{}
+
+func (nopSink) Message(string, []byte) {}
+func (nopSink) Resubscribed(string)    {}
+
+// BenchmarkSubscribe measures the subscriber's bookkeeping and its
+// SUBSCRIBE round trip: one op subscribes 100 fresh topics, waits for
+// Redis's confirmation of each, and unsubscribes them (which does not wait).
+//
+//	REQUIRE_REDIS=1 go test -run '^$' -bench Subscribe ./internal/broker/redisbroker/
+func BenchmarkSubscribe(b *testing.B) {
+	srv := redistest.Start(b)
+	br, err := redisbroker.New(redisbroker.Options{URL: srv.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer br.Close()
+	ctx, cancel := context.WithCancel(b.Context())
+	done := make(chan error, 1)
+	go func() { done <- br.Run(ctx, nopSink{}) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}()
+	topics := make([]string, 100)
+	b.ResetTimer()
+	for i := range b.N {
+		for j := range topics {
+			topics[j] = fmt.Sprintf("bench:%d:%d", i, j)
+		}
+		if err := br.Subscribe(ctx, topics); err != nil {
+			b.Fatal(err)
+		}
+		br.Unsubscribe(topics)
 	}
 }

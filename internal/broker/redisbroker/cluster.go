@@ -144,3 +144,39 @@ func clusterSlots(ctx context.Context, client rueidis.Client) (slotTable, error)
 	}
 	return nil, fmt.Errorf("learn cluster slots: %w", errors.Join(append(errs, errors.New("no node answered"))...))
 }
+
+// slotState is what the subscriber knows of a cluster's slot ownership.
+// Guarded by subscriber.mu, except client, which is fixed.
+type slotState struct {
+	client rueidis.Client // the cluster client: asked for CLUSTER SLOTS
+	table  slotTable      // primary per slot as last learned; nil = unknown
+	stale  bool           // ask for slot ownership again
+}
+
+// invalidate has ownership learned again (a no-op off a cluster, s nil).
+func (s *slotState) invalidate() {
+	if s != nil {
+		s.stale = true
+	}
+}
+
+// unknown reports whether ownership must be learned (again) before routing
+// can trust it; false off a cluster (s nil).
+func (s *slotState) unknown() bool { return s != nil && (s.stale || s.table == nil) }
+
+// clusterNodes is what the cluster topologies share: slot ownership, and a
+// client of their own per node session.
+type clusterNodes struct {
+	slotState
+	nodeOpt rueidis.ClientOption // template of the per-node session clients
+}
+
+func (c *clusterNodes) slots() *slotState { return &c.slotState }
+
+// dial makes a client to the one node at addr.
+func (c *clusterNodes) dial(addr string) (rueidis.Client, bool, error) {
+	opt := c.nodeOpt
+	opt.InitAddress = []string{addr}
+	client, err := rueidis.NewClient(opt)
+	return client, true, err
+}

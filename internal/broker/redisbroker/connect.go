@@ -14,6 +14,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/ssegate/ssegate/internal/broker"
+	"github.com/ssegate/ssegate/internal/redact"
 )
 
 // Broker talks to Redis. It holds two clients: one for commands (publish,
@@ -110,7 +111,7 @@ func (b *Broker) cmd() (rueidis.Client, error) {
 func ClientOption(url, sentinelMaster string) (rueidis.ClientOption, error) {
 	co, err := rueidis.ParseURL(url)
 	if err != nil {
-		return co, urlError(err)
+		return co, urlError(url, err)
 	}
 	co.DisableCache = true // no client-side caching: it would issue CLIENT TRACKING
 	if sentinelMaster != "" {
@@ -166,19 +167,18 @@ func (e *ConfigError) Error() string { return e.Fix }
 
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// urlError explains a URL rueidis.ParseURL refused. It never repeats the
-// URL itself: it may carry a password.
-func urlError(err error) error {
+// urlError explains a URL rueidis.ParseURL refused. The URL is shown with
+// its credentials masked, and any piece of them that net/url quoted in its
+// message (a bad port or escape taken from the password) is masked too.
+func urlError(raw string, err error) error {
 	msg := err.Error()
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		msg = ue.Err.Error()
 	}
 	msg = strings.TrimPrefix(msg, "redis: ")
-	return &ConfigError{
-		Fix: fmt.Sprintf("SSEGATE_REDIS_URL (-redis-url) is not a valid Redis URL (%s): want %s or rediss://…", msg, urlForm),
-		Err: err,
-	}
+	fix := fmt.Errorf("SSEGATE_REDIS_URL (-redis-url) is not a valid Redis URL (%s): want %s or rediss://… (got %s)", msg, urlForm, redact.URL(raw))
+	return &ConfigError{Fix: redact.Error(fix, raw).Error(), Err: redact.Error(err, raw)}
 }
 
 // configError returns a *ConfigError when err, met while connecting, is a
@@ -194,6 +194,9 @@ func configError(err error) error {
 	var ce *ConfigError
 	if errors.As(err, &ce) {
 		return ce
+	}
+	if errors.Is(err, ErrSeedsNotCluster) {
+		return &ConfigError{Fix: err.Error(), Err: err}
 	}
 	if te := tlsConfigError(err); te != nil {
 		return te
@@ -236,7 +239,7 @@ func (c *conns) close() {
 func (b *Broker) dial(ctx context.Context, co rueidis.ClientOption) (*conns, error) {
 	cmd, err := rueidis.NewClient(co)
 	if err != nil {
-		return nil, classify(err)
+		return nil, classify(explainConnect(err, co))
 	}
 	sub, err := rueidis.NewClient(co)
 	if err != nil {

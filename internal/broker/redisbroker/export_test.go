@@ -15,7 +15,7 @@ func TopicCount(b *Broker) int {
 func ClusterMode(b *Broker) bool {
 	b.subs.mu.Lock()
 	defer b.subs.mu.Unlock()
-	return b.subs.cluster
+	return b.subs.topo != nil && b.subs.topo.slots() != nil
 }
 
 // SessionAddrs lists the nodes the subscriber holds a session to that is

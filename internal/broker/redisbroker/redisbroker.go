@@ -7,6 +7,20 @@
 // "ssegate:{T}:idem:<key>". The hash tag {T} puts all three in the slot of
 // the channel name, so in a Redis Cluster the publish script runs on one
 // shard and, with sharded pub/sub, SPUBLISH goes to that same shard.
+//
+// Subscription (subscriber.go): the topology of the deployment (single
+// server or Sentinel, classic or sharded pub/sub on a cluster) routes each
+// wanted topic to a session, one connection to one node; a supervisor
+// goroutine starts and stops the sessions; each topic's subscription is a
+// topicState with pure transitions.
+//
+// Lock order: Broker.mu, then subscriber.mu. attach takes the subscriber's
+// mutex while holding the broker's; nothing takes Broker.mu while holding
+// subscriber.mu, which is the innermost lock: it is held only for
+// bookkeeping, never across a Redis call, a blocking channel operation, a
+// goroutine's end or a call into the sink. The pub/sub hooks take it on a
+// connection's reader goroutine, which any Redis reply on that connection
+// waits for, and the sink takes the gateway's own locks.
 package redisbroker
 
 import (
@@ -151,12 +165,10 @@ func (b *Broker) History(ctx context.Context, topic string, after, until streami
 	if len(reply) != 4 && len(reply) != 8 {
 		return broker.Page{}, fmt.Errorf("history script: unexpected reply of %d elements", len(reply))
 	}
-	nowText, _ := reply[len(reply)-1].ToString()
-	nowMs, err := strconv.ParseUint(nowText, 10, 64)
+	clock, err := historyClock(reply)
 	if err != nil {
-		return broker.Page{}, fmt.Errorf("history script clock %q: %w", nowText, err)
+		return broker.Page{}, err
 	}
-	clock := streamid.ID{Ms: nowMs}
 	lastText, _ := reply[0].ToString()
 	if lastText == "" { // no such stream
 		if after.IsZero() {
@@ -170,19 +182,9 @@ func (b *Broker) History(ctx context.Context, topic string, after, until streami
 	if err := errors.Join(err1, err2); err != nil {
 		return broker.Page{}, fmt.Errorf("history script: %w", err)
 	}
-	st := streamState{last: last, maxDel: maxDel, added: -1}
-	held := false
-	if len(reply) == 8 {
-		if firstText, _ := reply[3].ToString(); firstText != "" {
-			if st.first, err = streamid.Parse(firstText); err != nil {
-				return broker.Page{}, fmt.Errorf("history script: %w", err)
-			}
-			st.hasFirst = true
-		}
-		st.added, _ = reply[4].AsInt64()
-		st.length, _ = reply[5].AsInt64()
-		n, _ := reply[6].AsInt64()
-		held = n == 1
+	st, held, err := streamStateOf(reply, last, maxDel)
+	if err != nil {
+		return broker.Page{}, err
 	}
 	page := broker.Page{Last: last, Next: streamid.Later(clock, last.Next())}
 	if reason := st.lost(after, held); reason != "" {
@@ -193,15 +195,55 @@ func (b *Broker) History(ctx context.Context, topic string, after, until streami
 	if err != nil {
 		return broker.Page{}, fmt.Errorf("history script entries: %w", err)
 	}
-	page.Entries = make([]broker.Entry, 0, len(raw))
+	if page.Entries, err = parseEntries(raw); err != nil {
+		return broker.Page{}, err
+	}
+	return page, nil
+}
+
+// historyClock reads the owning node's clock, the last element of a
+// history script reply: the next XADD * gets at least this ID.
+func historyClock(reply []rueidis.RedisMessage) (streamid.ID, error) {
+	nowText, _ := reply[len(reply)-1].ToString()
+	nowMs, err := strconv.ParseUint(nowText, 10, 64)
+	if err != nil {
+		return streamid.ID{}, fmt.Errorf("history script clock %q: %w", nowText, err)
+	}
+	return streamid.ID{Ms: nowMs}, nil
+}
+
+// streamStateOf reads the stream's bookkeeping from a history script
+// reply: from Redis 7 on (8 elements) the first retained entry,
+// entries-added, length and whether the position is an entry (held);
+// before, only last and maxDel.
+func streamStateOf(reply []rueidis.RedisMessage, last, maxDel streamid.ID) (st streamState, held bool, err error) {
+	st = streamState{last: last, maxDel: maxDel, added: -1}
+	if len(reply) != 8 {
+		return st, false, nil
+	}
+	if firstText, _ := reply[3].ToString(); firstText != "" {
+		if st.first, err = streamid.Parse(firstText); err != nil {
+			return st, false, fmt.Errorf("history script: %w", err)
+		}
+		st.hasFirst = true
+	}
+	st.added, _ = reply[4].AsInt64()
+	st.length, _ = reply[5].AsInt64()
+	n, _ := reply[6].AsInt64()
+	return st, n == 1, nil
+}
+
+// parseEntries decodes the entries of a history page.
+func parseEntries(raw []rueidis.RedisMessage) ([]broker.Entry, error) {
+	entries := make([]broker.Entry, 0, len(raw))
 	for _, r := range raw {
 		e, err := parseEntry(r)
 		if err != nil {
-			return broker.Page{}, err
+			return nil, err
 		}
-		page.Entries = append(page.Entries, e)
+		entries = append(entries, e)
 	}
-	return page, nil
+	return entries, nil
 }
 
 // streamState is the bookkeeping of a history stream that decides whether a

@@ -498,7 +498,21 @@ func TestHealthyFollowsRedis(t *testing.T) {
 	if err := b.Ping(ctxT(t)); err != nil {
 		t.Fatalf("Ping after Restart: %v", err)
 	}
-	res := publish(t, b, broker.PublishRequest{Topic: "h", Data: []byte("back")})
+	// A command connection that has not been used since the restart finds
+	// out on its first write (EOF): that publish is refused as unavailable
+	// (503 + Retry-After for the caller), never half-done, and the retry
+	// works. The idempotency key makes the retry safe, as it is for callers.
+	var res broker.PublishResult
+	for try := 0; ; try++ {
+		var err error
+		res, err = b.Publish(ctxT(t), broker.PublishRequest{Topic: "h", Data: []byte("back"), AcceptedAt: time.Now(), IdempotencyKey: "back", Fingerprint: "back"})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, broker.ErrUnavailable) || try == 5 {
+			t.Fatalf("Publish after Restart (try %d) = %v, want success or ErrUnavailable then success", try, err)
+		}
+	}
 	if r := s.next(t, wait); r.resub || r.topic != "h" || !bytes.HasSuffix(r.payload, []byte("\nback")) {
 		t.Fatalf("sink got %+v, want the event %s", r, res.ID)
 	}

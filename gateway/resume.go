@@ -1,0 +1,170 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/ssegate/ssegate/internal/broker"
+	"github.com/ssegate/ssegate/internal/sse"
+	"github.com/ssegate/ssegate/internal/streamid"
+)
+
+// resumeInfo is the data of a reset event.
+type resumeInfo struct {
+	Reason string   `json:"reason"`
+	Topics []string `json:"topics"`
+}
+
+// resume works out where the client is in each topic, replays what it
+// missed up to snap (after which the live queue has everything) and tells
+// the client its position. buf holds the stream's preamble, which goes out
+// first.
+//
+// Every stream gives the client a position before anything live: when the
+// client's last event ID is not where the stream stands (a fresh client has
+// none), an id line and a blank line follow the preamble and any replay.
+// That frame has no data, so it sets the last event ID without dispatching a
+// message (WHATWG HTML §9.2.6 sets the ID before the empty-data check).
+// Without it a client that had no event yet would reconnect without
+// Last-Event-ID and silently miss what was published while it was away. The
+// position is snap, the hub's state when the connection joined: every event
+// after it is in the connection's queue, none up to it is.
+func (s *Server) resume(ctx context.Context, w frameWriter, buf []byte, topics []string, snap []streamid.ID, last string) (positions, []byte, error) {
+	// A copy: pos moves as events are replayed, snap is the replay's end.
+	pos := positions(slices.Clone(snap))
+	if last == "" {
+		// One write with the preamble: the first bytes carry the position.
+		buf = appendPosition(buf, pos)
+		return pos, buf[:0], w.write(buf)
+	}
+	if err := w.write(buf); err != nil { // the preamble, before history is read
+		return nil, buf, err
+	}
+	buf = buf[:0]
+	from, err := streamid.ParsePosition(last, len(topics))
+	if err != nil {
+		s.metrics.Resets.WithLabelValues("malformed").Inc()
+		buf = s.appendReset(buf, pos, resumeInfo{Reason: "malformed", Topics: topics})
+		return pos, buf, w.write(buf)
+	}
+	// Until a topic is replayed, ids carry the client's own position in it:
+	// a client cut off mid-replay must resume from what it really has.
+	copy(pos, from)
+	r := &replay{w: w, buf: buf, pos: pos, has: slices.Clone(pos), multi: len(topics) > 1}
+	var lost resumeInfo
+	for i, name := range topics {
+		reason, err := s.replayTopic(ctx, r, i, name, snap[i])
+		if err != nil {
+			return nil, r.buf, err
+		}
+		if reason != "" {
+			lost.Reason = reason
+			lost.Topics = append(lost.Topics, name)
+		}
+	}
+	switch {
+	case lost.Reason != "":
+		s.metrics.Resets.WithLabelValues(lost.Reason).Inc()
+		r.buf = s.appendReset(r.buf, r.pos, lost) // its id is the position
+	case !slices.Equal(r.has, r.pos):
+		// The replay ended short of the position (its last entries were
+		// deleted), or the client is behind in a topic with nothing to replay.
+		r.buf = appendPosition(r.buf, r.pos)
+	}
+	if err := w.write(r.buf); err != nil {
+		return nil, r.buf, err
+	}
+	return r.pos, r.buf[:0], nil
+}
+
+// replay is a connection's replay in progress: where the stream stands (pos)
+// and the position its last event ID holds (has), which differ until an id
+// line catches the client up.
+type replay struct {
+	w     frameWriter
+	buf   []byte
+	pos   positions
+	has   positions
+	multi bool
+}
+
+// replayTopic replays topic i (name) from the client's position up to end.
+// It returns why events the client misses are lost ("" when none are).
+func (s *Server) replayTopic(ctx context.Context, r *replay, i int, name string, end streamid.ID) (string, error) {
+	cursor := r.pos[i]
+	if !cursor.Less(end) {
+		if end.Less(cursor) {
+			// Ahead of this process is fine (another replica delivered
+			// it first), ahead of the topic itself is an id the topic
+			// never had: the client would wait for it forever.
+			newest, err := s.broker.Last(ctx, name)
+			if err != nil {
+				return "", fmt.Errorf("replay %q: %w", name, err)
+			}
+			if newest.Less(cursor) {
+				r.pos[i] = end
+				return "unknown_stream", nil
+			}
+		}
+		return "", nil // the client is ahead of this process: skip what it has
+	}
+	for cursor.Less(end) {
+		page, err := s.broker.History(ctx, name, cursor, end, historyPage)
+		if err != nil {
+			return "", fmt.Errorf("replay %q: %w", name, err)
+		}
+		if page.Lost {
+			r.pos[i] = end
+			return page.Reason, nil
+		}
+		if len(page.Entries) == 0 {
+			r.pos[i] = end
+			return "", nil
+		}
+		for _, e := range page.Entries {
+			cursor = e.ID
+			r.pos[i] = e.ID
+			r.buf = s.appendEntry(r.buf, r.pos, name, e, r.multi)
+			copy(r.has, r.pos)
+			if len(r.buf) >= flushAt {
+				if err := r.w.write(r.buf); err != nil {
+					return "", err
+				}
+				r.buf = r.buf[:0]
+			}
+		}
+		s.metrics.Replayed.Add(float64(len(page.Entries)))
+		s.metrics.Delivered.Add(float64(len(page.Entries)))
+	}
+	return "", nil
+}
+
+func (s *Server) appendEntry(buf []byte, pos positions, name string, e broker.Entry, multi bool) []byte {
+	ev, err := sse.NewEventName(e.Event)
+	if err != nil {
+		ev = ""
+	}
+	if multi {
+		buf = sse.AppendIDLine(buf, sse.ID(streamid.Position(pos).String()))
+	} else {
+		buf = sse.AppendIDLine(buf, sse.ID(e.ID.String()))
+	}
+	return sse.AppendEvent(buf, "", ev, e.Data)
+}
+
+func (s *Server) appendReset(buf []byte, pos positions, info resumeInfo) []byte {
+	data, _ := json.Marshal(info)
+	return sse.AppendEvent(buf, sse.ID(streamid.Position(pos).String()), "reset", data)
+}
+
+// appendPosition appends a frame with only an id line: pos as the client
+// sends it back (a single topic's stream id, or the multi-topic position).
+// With no data it dispatches nothing; it only sets the last event ID.
+// Positions are digits, '-' and '_': safe on an id line as they are.
+func appendPosition(buf []byte, pos positions) []byte {
+	buf = append(buf, "id: "...)
+	buf = streamid.Position(pos).Append(buf)
+	return append(buf, '\n', '\n')
+}
