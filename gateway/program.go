@@ -35,6 +35,9 @@ type ProgramConfig struct {
 	// Embed mounts extra routes in embedded mode, given the in-process
 	// broker: the publisher API, so one process serves both sides.
 	Embed func(e *echo.Echo, b *membroker.Broker, reg prometheus.Registerer)
+
+	// RedisSecurity is the password file and TLS files for Redis.
+	RedisSecurity redisbroker.Security
 }
 
 // Program is a running gateway process: HTTP server, broker and fan-out.
@@ -70,6 +73,7 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 	} else {
 		rb, err := redisbroker.New(redisbroker.Options{
 			URL: cfg.RedisURL, SentinelMaster: cfg.SentinelMaster, Sharded: cfg.Sharded,
+			Security: cfg.RedisSecurity, Access: redisbroker.AccessRead | redisbroker.AccessSubscribe,
 			History: cfg.History, Logger: cfg.Logger,
 		})
 		if err != nil {

@@ -25,6 +25,9 @@ type ProgramConfig struct {
 	History        broker.HistoryConfig
 	ShutdownGrace  time.Duration
 	HTTP           httpserver.Options
+
+	// RedisSecurity is the password file and TLS files for Redis.
+	RedisSecurity redisbroker.Security
 }
 
 // Program is a running publisher process.
@@ -50,6 +53,7 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 	cfg.Registry = cfg.HTTP.Registry
 	rb, err := redisbroker.New(redisbroker.Options{
 		URL: cfg.RedisURL, SentinelMaster: cfg.SentinelMaster, Sharded: cfg.Sharded,
+		Security: cfg.RedisSecurity, Access: redisbroker.AccessPublish,
 		History: cfg.History, Logger: cfg.Logger,
 	})
 	if err != nil {

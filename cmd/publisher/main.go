@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.W
 	}
 	cfg.Logger = log
 	cfg.RedisURL, cfg.Sharded, cfg.SentinelMaster = common.RedisURL, common.Sharded, common.SentinelMaster
+	cfg.RedisSecurity = common.RedisSecurity
 	cfg.History, cfg.ShutdownGrace, cfg.HTTP = common.History, common.ShutdownGrace, common.HTTP
 	cfg.MaxBodyBytes, cfg.MaxEventBytes, cfg.MaxTopicLen = common.MaxBodyBytes, common.MaxEventBytes, common.MaxTopicLen
 	authSet.MaxTopicLen = common.MaxTopicLen // patterns in JWT claims: the same bound as topics

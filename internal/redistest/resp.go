@@ -86,6 +86,11 @@ const (
 // helper free of background goroutines and connection state: it is meant
 // for test assertions and probes, not for load.
 func Exec(ctx context.Context, addr string, args ...string) (Reply, error) {
+	return execAuth(ctx, addr, nil, args)
+}
+
+// execAuth is Exec preceded by the command auth (AUTH …) when not nil.
+func execAuth(ctx context.Context, addr string, auth, args []string) (Reply, error) {
 	if len(args) == 0 {
 		return Reply{}, errors.New("redistest: Exec needs a command")
 	}
@@ -105,10 +110,19 @@ func Exec(ctx context.Context, addr string, args ...string) (Reply, error) {
 			return Reply{}, fmt.Errorf("set deadline on %s: %w", addr, err)
 		}
 	}
+	br := bufio.NewReader(conn)
+	if auth != nil {
+		if _, err := conn.Write(encodeCommand(auth)); err != nil {
+			return Reply{}, fmt.Errorf("AUTH to %s: write: %w", addr, err)
+		}
+		if _, err := readReply(br, 0); err != nil {
+			return Reply{}, fmt.Errorf("AUTH to %s: %w", addr, err)
+		}
+	}
 	if _, err := conn.Write(encodeCommand(args)); err != nil {
 		return Reply{}, fmt.Errorf("%s to %s: write: %w", args[0], addr, err)
 	}
-	r, err := readReply(bufio.NewReader(conn), 0)
+	r, err := readReply(br, 0)
 	if err != nil {
 		var re *ReplyError
 		if errors.As(err, &re) {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -47,6 +48,7 @@ type Option func(*options)
 
 type options struct {
 	args []string
+	tls  *TLSFiles
 }
 
 // WithArgs appends extra redis-server arguments (e.g. "--maxmemory",
@@ -124,6 +126,8 @@ type Server struct {
 	addr    string
 	backend backend
 	proc    *process // backendBinary only
+	tlsAddr string   // WithTLS only
+	auth    []string // AUTH the helpers send first, after RequirePass
 }
 
 // Start returns a running Redis dedicated to this test where possible and
@@ -208,7 +212,15 @@ func startBinary(t testing.TB, bin string, o options) *Server {
 		if err != nil {
 			t.Fatalf("redistest: %v", err)
 		}
-		p := newProcess(bin, port, dir, o.args)
+		args := o.args
+		if o.tls != nil {
+			var tlsArgs []string
+			if s.tlsAddr, tlsArgs, err = o.tls.serverArgs(); err != nil {
+				t.Fatalf("redistest: %v", err)
+			}
+			args = append(slices.Clip(args), tlsArgs...)
+		}
+		p := newProcess(bin, port, dir, args)
 		logs = append(logs, p.logPath)
 		s.proc = p
 		if lastErr = p.start(context.Background()); lastErr == nil {
@@ -374,7 +386,7 @@ func (s *Server) Restart(t testing.TB) {
 // Exec runs one command on a short-lived connection and returns the
 // structured reply; see the package-level Exec.
 func (s *Server) Exec(ctx context.Context, args ...string) (Reply, error) {
-	return Exec(ctx, s.addr, args...)
+	return execAuth(ctx, s.addr, s.auth, args)
 }
 
 // Do runs one command (e.g. "PUBSUB", "NUMSUB", "t") on a short-lived
@@ -383,14 +395,14 @@ func (s *Server) Exec(ctx context.Context, args ...string) (Reply, error) {
 // error reply, fails the test; use Exec to inspect errors.
 func (s *Server) Do(t testing.TB, args ...string) string {
 	t.Helper()
-	return do(t, s.addr, args).String()
+	return s.do(t, args).String()
 }
 
 // DoSlice is Do returning the flattened elements of an array reply, for
 // replies whose elements may contain spaces.
 func (s *Server) DoSlice(t testing.TB, args ...string) []string {
 	t.Helper()
-	return do(t, s.addr, args).Strings()
+	return s.do(t, args).Strings()
 }
 
 // NumSub returns PUBSUB NUMSUB's count of subscribers to channel: how
@@ -423,6 +435,17 @@ func (s *Server) Millis(t testing.TB) uint64 {
 		t.Fatalf("TIME = %q: %v", r, err)
 	}
 	return sec*1000 + usec/1000
+}
+
+// do runs a command for a test as the server's helpers do (after AUTH
+// when RequirePass set a password) and fails the test on any error.
+func (s *Server) do(t testing.TB, args []string) Reply {
+	t.Helper()
+	r, err := s.Exec(context.Background(), args...)
+	if err != nil {
+		t.Fatalf("redistest: %s on %s: %v", strings.Join(args, " "), s.addr, err)
+	}
+	return r
 }
 
 // do runs a command for a test and fails the test on any error.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ssegate/ssegate/internal/broker"
+	"github.com/ssegate/ssegate/internal/broker/redisbroker"
 	"github.com/ssegate/ssegate/internal/config"
 	"github.com/ssegate/ssegate/internal/httpserver"
 	"github.com/ssegate/ssegate/internal/logging"
@@ -63,6 +64,8 @@ type Common struct {
 	// MaxBodyBytes bounds a publish request's body, MaxEventBytes the
 	// event's data as it is stored and delivered.
 	MaxBodyBytes, MaxEventBytes int64
+	// RedisSecurity is the Redis password file and TLS files.
+	RedisSecurity redisbroker.Security
 
 	maxLen         int
 	maxBody        int
@@ -82,6 +85,7 @@ func (c *Common) Bind(s *config.Set, d Defaults) {
 	s.Tolerate(sharedEnv()...)
 	s.String(&c.Listen, "listen", "SSEGATE_LISTEN_ADDR", d.Listen, "HTTP listen address")
 	s.String(&c.RedisURL, "redis-url", "SSEGATE_REDIS_URL", d.RedisURL, d.RedisURLHelp)
+	c.bindRedisSecurity(s)
 	s.Bool(&c.Sharded, "redis-sharded-pubsub", "SSEGATE_REDIS_SHARDED_PUBSUB", false, "use SSUBSCRIBE/SPUBLISH (Redis Cluster sharded pub/sub)")
 	s.String(&c.SentinelMaster, "redis-sentinel-master", "SSEGATE_REDIS_SENTINEL_MASTER", "", "Sentinel master set; makes the URL's addresses Sentinels")
 	s.Int(&c.maxLen, "history-maxlen", "SSEGATE_HISTORY_MAXLEN", int(broker.DefaultHistory().MaxLen), d.MaxLenHelp)
@@ -139,4 +143,14 @@ func (c *Common) Start(ctx context.Context, name, version, commit string, stdout
 		return nil, true, err
 	}
 	return log, false, nil
+}
+
+// bindRedisSecurity registers the Redis password file and TLS settings.
+func (c *Common) bindRedisSecurity(s *config.Set) {
+	r := &c.RedisSecurity
+	s.String(&r.PasswordFile, "redis-password-file", "SSEGATE_REDIS_PASSWORD_FILE", "", "file holding the Redis password (user name in the URL); reread at every reconnection")
+	s.String(&r.TLSCAFile, "redis-tls-ca-file", "SSEGATE_REDIS_TLS_CA_FILE", "", "PEM CA bundle that signs the Redis server certificate (rediss://; default: system roots); reread when it changes")
+	s.String(&r.TLSCertFile, "redis-tls-cert-file", "SSEGATE_REDIS_TLS_CERT_FILE", "", "PEM client certificate for mutual TLS to Redis; reread when it changes")
+	s.String(&r.TLSKeyFile, "redis-tls-key-file", "SSEGATE_REDIS_TLS_KEY_FILE", "", "PEM private key of the Redis client certificate")
+	s.String(&r.TLSServerName, "redis-tls-server-name", "SSEGATE_REDIS_TLS_SERVER_NAME", "", "name the Redis server certificate must carry (default: the host dialled)")
 }

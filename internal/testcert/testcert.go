@@ -30,6 +30,19 @@ type Pair struct {
 // serial to dir/cert.pem and dir/key.pem, replacing what is there.
 func Write(t testing.TB, dir string, serial int64) Pair {
 	t.Helper()
+	return writeFor(t, dir, serial, x509.ExtKeyUsageServerAuth)
+}
+
+// WriteClient is Write for a client certificate (mutual TLS): the
+// certificate is its own CA, so a server trusts it with the same file.
+func WriteClient(t testing.TB, dir string, serial int64) Pair {
+	t.Helper()
+	return writeFor(t, dir, serial, x509.ExtKeyUsageClientAuth)
+}
+
+// writeFor writes a self-signed certificate for usage.
+func writeFor(t testing.TB, dir string, serial int64, usage x509.ExtKeyUsage) Pair {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatalf("testcert: key: %v", err)
@@ -40,7 +53,7 @@ func Write(t testing.TB, dir string, serial int64) Pair {
 		NotBefore:             time.Now().Add(-time.Hour),
 		NotAfter:              time.Now().Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:           []x509.ExtKeyUsage{usage},
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},

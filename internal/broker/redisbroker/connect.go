@@ -2,7 +2,6 @@ package redisbroker
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +29,7 @@ type Broker struct {
 	conns   atomic.Pointer[conns] // nil until Redis first answered
 	log     *slog.Logger
 	sharded bool
+	access  Access
 	hist    broker.HistoryConfig
 	publish *rueidis.Lua
 	page    *rueidis.Lua
@@ -51,6 +51,9 @@ func New(opts Options) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := opts.Security.apply(&co); err != nil {
+		return nil, err
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -59,10 +62,10 @@ func New(opts Options) (*Broker, error) {
 	if hist.MaxLen <= 0 {
 		hist.MaxLen = broker.DefaultHistory().MaxLen
 	}
-	b := &Broker{log: log, sharded: opts.Sharded, hist: hist}
+	b := &Broker{log: log, sharded: opts.Sharded, access: opts.Access, hist: hist}
 	b.publish, b.page = newScripts()
 	b.subs = newSubscriber(opts.Sharded, log)
-	c, err := dial(context.Background(), co)
+	c, err := b.dial(context.Background(), co)
 	switch {
 	case err == nil:
 		b.attach(c)
@@ -195,10 +198,8 @@ func configError(err error) error {
 	if errors.Is(err, ErrSeedsNotCluster) {
 		return &ConfigError{Fix: err.Error(), Err: err}
 	}
-	var unknownCA x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	if errors.As(err, &unknownCA) || errors.As(err, &hostErr) {
-		return &ConfigError{Fix: "redis TLS certificate not trusted (" + err.Error() + "): trust its CA or fix the host name in SSEGATE_REDIS_URL", Err: err}
+	if te := tlsConfigError(err); te != nil {
+		return te
 	}
 	var re *rueidis.RedisError
 	if !errors.As(err, &re) || transient(err) {
@@ -214,7 +215,7 @@ func configError(err error) error {
 	case strings.Contains(msg, "without any password configured"):
 		return &ConfigError{Fix: "redis has no password for this user: remove it from SSEGATE_REDIS_URL, or set one in Redis (requirepass, ACL SETUSER)", Err: err}
 	case code == "NOPERM" || strings.Contains(msg, "NOPERM"):
-		return &ConfigError{Fix: "the redis user lacks a permission (" + msg + "): grant it with ACL SETUSER (ssegate needs PING, EVAL/EVALSHA, the stream, pub/sub and SET commands on keys ssegate:* and the topic channels)", Err: err}
+		return &ConfigError{Fix: "the redis user lacks a permission (" + msg + "): grant it with ACL SETUSER (README: Managed and secured Redis)", Err: err}
 	}
 	return &ConfigError{Fix: "redis refused the connection (" + msg + "): check SSEGATE_REDIS_URL and the Redis mode (standalone, Sentinel, Cluster)", Err: err}
 }
@@ -232,10 +233,10 @@ func (c *conns) close() {
 }
 
 // dial makes both clients and checks them: rueidis connects (and
-// authenticates) when a client is made, and the probe runs the history
-// script read-only, so a missing permission shows now rather than on the
-// first event. The error is a *ConfigError, or a transient one.
-func dial(ctx context.Context, co rueidis.ClientOption) (*conns, error) {
+// authenticates) when a client is made, and the probe runs what the
+// service will run (see probe), so a missing permission shows now rather
+// than on the first event. The error is a *ConfigError, or a transient one.
+func (b *Broker) dial(ctx context.Context, co rueidis.ClientOption) (*conns, error) {
 	cmd, err := rueidis.NewClient(co)
 	if err != nil {
 		return nil, classify(explainConnect(err, co))
@@ -248,9 +249,7 @@ func dial(ctx context.Context, co rueidis.ClientOption) (*conns, error) {
 	c := &conns{cmd: cmd, sub: sub, opt: co}
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	_, page := newScripts()
-	err = page.Exec(ctx, cmd, []string{StreamKey("ssegate-probe")}, []string{"0-0", "+", "0"}).Error()
-	if err != nil {
+	if err := probe(ctx, c, b.access, b.sharded); err != nil {
 		c.close()
 		return nil, classify(err)
 	}
@@ -282,7 +281,7 @@ func (b *Broker) connect(ctx context.Context, co rueidis.ClientOption, last erro
 			return
 		case <-timer.C:
 		}
-		c, err := dial(ctx, co)
+		c, err := b.dial(ctx, co)
 		if err == nil {
 			b.attach(c)
 			b.log.Info("redis connected", "cluster", c.sub.Mode() == rueidis.ClientModeCluster)

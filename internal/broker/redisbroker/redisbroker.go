@@ -48,6 +48,10 @@ type Options struct {
 	SentinelMaster string
 	// Sharded selects SSUBSCRIBE/SPUBLISH (Redis 7 sharded pub/sub).
 	Sharded bool
+	// Security adds credentials from a file and TLS files to the URL.
+	Security Security
+	// Access is what the service does, for the permission check at start.
+	Access  Access
 	History broker.HistoryConfig
 	Logger  *slog.Logger
 }
