@@ -40,7 +40,9 @@ func IsBodyTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceede
 // up to 256 KiB of an unread HTTP/1.x body before it writes the answer, and
 // again when it closes the body after it, at the client's pace. For those
 // answers it sets "Connection: close" and moves the read deadline to now,
-// so net/http answers at once and then closes the connection. (On HTTP/2
+// so net/http answers at once and then closes the connection. It first
+// discards what has already arrived (discardArrived, at most 100 ms), so the
+// close does not reset a connection whose client is reading its answer. (On HTTP/2
 // an unread body is simply reset with its stream, and "Connection: close"
 // would make net/http end the whole connection, so it is left alone there.)
 //
@@ -62,11 +64,32 @@ func bodyDeadline(timeout time.Duration, streams map[string]bool) echo.Middlewar
 			err := next(c)
 			if err != nil && !b.eof.Load() && r.ProtoMajor == 1 {
 				c.Response().Header().Set("Connection", "close")
-				_ = b.rc.SetReadDeadline(time.Now())
+				b.discardArrived()
 			}
 			return err
 		}
 	}
+}
+
+// What an error answer on an unread body still reads of it: what has
+// already arrived, up to unreadDrainBytes, for at most unreadDrainTime.
+// Unread bytes left in the socket make the kernel reset the connection when
+// net/http closes it, and a reset can destroy the answer before the client
+// reads it (RFC 9112 §9.6); a client that sends slowly only delays its own
+// answer by unreadDrainTime.
+const (
+	unreadDrainBytes = 256 << 10
+	unreadDrainTime  = 100 * time.Millisecond
+)
+
+// discardArrived reads what has arrived of the body within unreadDrainTime,
+// then moves the read deadline to now, so net/http answers at once and
+// closes the connection.
+func (b *deadlineBody) discardArrived() {
+	if b.rc.SetReadDeadline(time.Now().Add(unreadDrainTime)) == nil {
+		_, _ = io.CopyN(io.Discard, b.ReadCloser, unreadDrainBytes)
+	}
+	_ = b.rc.SetReadDeadline(time.Now())
 }
 
 // deadlineBody lifts the read deadline when the body has been read to its
