@@ -8,6 +8,16 @@ import "github.com/redis/rueidis"
 // v1.0.79 panics when a subscribed connection sees its own PUBLISH inside
 // EXEC (see PITFALLS.md), and a script can put the new ID into the message.
 //
+// A history that does not exist yet starts after every ID the lost one can
+// have held, where XADD * would not: when a key is lost (evicted by an
+// allkeys-* maxmemory policy, deleted), its last ID may be of the current
+// millisecond, and a gateway subscribed throughout drops a live message
+// whose ID is not after the last one it dispatched, taking it for a
+// duplicate. So the first ID is '<now+1>-<µs within now>': after every
+// '<now>-N' from XADD *, and after what a history recreated earlier in the
+// same millisecond gave (it started at '<now+1>-<an earlier µs>' and got
+// one ID per XADD since, each of which takes Redis more than a µs).
+//
 // KEYS[1] history stream, KEYS[2] idempotency key (same hash tag).
 // ARGV: 1 channel, 2 event name, 3 accept time (unix µs), 4 data,
 // 5 MAXLEN, 6 max age in ms for age trimming ("" = none), 7 "1" for SPUBLISH,
@@ -18,7 +28,16 @@ if ARGV[8] ~= '0' then
   local prev = redis.call('GET', KEYS[2])
   if prev then return {'replay', prev} end
 end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*', 'e', ARGV[2], 't', ARGV[3], 'd', ARGV[4])
+local at = '*'
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  -- A new history: the topic's first event, or its key was lost (evicted,
+  -- deleted, flushed). XADD * would start it at '<now>-0', behind a lost
+  -- '<now>-N': start at '<now+1>-<µs within now>' instead.
+  local t = redis.call('TIME')
+  local us = tonumber(t[2])
+  at = string.format('%.0f-%d', tonumber(t[1]) * 1000 + math.floor(us / 1000) + 1, us % 1000)
+end
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], at, 'e', ARGV[2], 't', ARGV[3], 'd', ARGV[4])
 if ARGV[6] ~= '' then
   -- Age is measured on Redis's clock (the new ID), not the publisher's: a
   -- publisher clock running ahead must not trim the event just added.
