@@ -108,9 +108,13 @@ class SpoolPublisher:
         if token is None:
             token = _token_from_env()
         if timeout is None:
-            timeout = float(os.environ.get(_ENV_TIMEOUT) or DEFAULT_TIMEOUT)
-        if timeout <= 0:
-            raise ValueError("ssegate_publisher: timeout must be positive")
+            raw = os.environ.get(_ENV_TIMEOUT) or DEFAULT_TIMEOUT
+            try:
+                timeout = float(raw)
+            except ValueError:
+                raise ValueError("ssegate_publisher: %s=%r is not a number of seconds" % (_ENV_TIMEOUT, raw)) from None
+        if not timeout > 0:
+            raise ValueError("ssegate_publisher: timeout must be a positive number of seconds")
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(
