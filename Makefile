@@ -11,6 +11,7 @@ export REQUIRE_NGINX=1
 export REQUIRE_PROMETHEUS=1
 export REQUIRE_BROWSER=1
 export REQUIRE_NODE=1
+export REQUIRE_PYTHON=1
 FUZZTIME  ?= 10s
 
 SHELL     := /bin/bash

@@ -3,7 +3,7 @@
 # Redis test), redis-sentinel (the Sentinel failover test), nginx (the proxy
 # test), prometheus/promtool (the metrics test and rule checks), chromium
 # (the browser test), node and npm (the JS snippet's test, the Node client
-# test) and docker-compose
+# test), python3 at /usr/bin/python3 (the Python client test) and docker-compose
 # (compose file validation; no Docker engine needed). Debian/Ubuntu only; needs root
 # or sudo. Does nothing for programs that are already installed.
 set -euo pipefail
@@ -19,6 +19,7 @@ command -v chromium >/dev/null || need+=(chromium)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm) # test/node installs its pinned clients with npm ci
+[ -x /usr/bin/python3 ] || need+=(python3) # test/python runs Debian's python3 by its path
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "test-deps: everything is installed"
