@@ -21,6 +21,7 @@ var ErrLineTooLong = errors.New("client: event stream line too long")
 // frame is one dispatched event as the parser saw it.
 type frame struct {
 	id    string // the last event ID after this event
+	prev  string // the last event ID before it (after any position frame)
 	hasID bool   // the event carried its own "id:" field
 	typ   string
 	data  string
@@ -30,6 +31,7 @@ type frame struct {
 // event stream" says. It is not safe for concurrent use.
 type decoder struct {
 	r       *bufio.Reader
+	max     int  // longest line plus buffered data: maxLineBytes
 	started bool // the leading BOM, if any, has been skipped
 	skipLF  bool // the previous line ended with CR: a following LF belongs to it
 
@@ -47,7 +49,7 @@ type decoder struct {
 }
 
 func newDecoder(r io.Reader, lastID string) *decoder {
-	return &decoder{r: bufio.NewReaderSize(r, 32<<10), lastID: lastID, idBuf: lastID}
+	return &decoder{r: bufio.NewReaderSize(r, 32<<10), max: maxLineBytes, lastID: lastID, idBuf: lastID}
 }
 
 // next returns the next dispatched event. It returns io.EOF (or the read
@@ -100,6 +102,7 @@ func (d *decoder) field(line string) {
 // buffer's value even when there is no data (the gateway's position frame),
 // and an event is returned only when data was given.
 func (d *decoder) dispatch() (frame, bool) {
+	prev := d.lastID
 	d.lastID = d.idBuf
 	hasID := d.sawID
 	d.sawID = false
@@ -113,7 +116,7 @@ func (d *decoder) dispatch() (frame, bool) {
 	if typ == "" {
 		typ = TypeMessage
 	}
-	return frame{id: d.lastID, hasID: hasID, typ: typ, data: strings.TrimSuffix(data, "\n")}, true
+	return frame{id: d.lastID, prev: prev, hasID: hasID, typ: typ, data: strings.TrimSuffix(data, "\n")}, true
 }
 
 // readLine returns the next line without its end (CRLF, LF or CR). A CR is
@@ -145,7 +148,7 @@ func (d *decoder) readLine() (string, error) {
 			d.skipLF = true
 			return strings.ToValidUTF8(sb.String(), "\uFFFD"), nil
 		}
-		if sb.Len()+d.data.Len() >= maxLineBytes {
+		if sb.Len()+d.data.Len() >= d.max {
 			return "", ErrLineTooLong
 		}
 		sb.WriteByte(b)

@@ -58,7 +58,6 @@ func (s *Subscription) connect(ctx context.Context) error {
 func (s *Subscription) read(ctx context.Context) (Message, error) {
 	stop := context.AfterFunc(ctx, s.conn.cancel)
 	defer stop()
-	before := s.lastID
 	f, err := s.conn.dec.next()
 	s.lastID = s.conn.dec.lastID
 	if s.conn.dec.retry > 0 {
@@ -71,7 +70,7 @@ func (s *Subscription) read(ctx context.Context) (Message, error) {
 	if f.hasID {
 		m.ID = f.id
 	}
-	m.Topic = s.topicOf(before, m.ID)
+	m.Topic = s.topicOf(f.prev, m.ID)
 	return m, nil
 }
 
