@@ -205,28 +205,6 @@ func (c *conn) isAborted() bool {
 	return c.aborted
 }
 
-// deadliner is what moves a connection's write deadline (net.Conn,
-// http.ResponseController).
-type deadliner interface {
-	SetWriteDeadline(t time.Time) error
-}
-
-// armDeadline gives the next write on d timeout, or makes it fail at once
-// when c (if not nil) was aborted. Checking after setting the deadline
-// closes the race with abort: either the check sees the flag, or abort
-// runs later and its deadline wins. Without it a kill or an overflow that
-// came between two writes was undone by the next deadline, and the write
-// could block a non-reading client for a whole send timeout.
-func armDeadline(c *conn, d deadliner, timeout time.Duration) error {
-	if err := d.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
-		return err
-	}
-	if c != nil && c.isAborted() {
-		return d.SetWriteDeadline(time.Now())
-	}
-	return nil
-}
-
 // evictedSlow reports whether the queue overflowed.
 func (c *conn) evictedSlow() bool {
 	c.mu.Lock()

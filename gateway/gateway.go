@@ -10,9 +10,20 @@
 // through its browser's automatic reconnection with Last-Event-ID, which the
 // gateway answers from the topic's history before going live again.
 //
+// A stream is written along one of two paths, each a type behind the
+// writer interface (writer.go); both send the same bytes, built once per
+// event (frame.go). httpWriter (writer_http.go) is the stream's own handler
+// goroutine writing through net/http: HTTP/2, TLS, SSEGATE_WRITERS=-1, and
+// every OS but Linux. On Linux a plain HTTP/1.1 stream is hijacked:
+// pooledWriter (pool_linux.go) writes its preamble and replay from the
+// handler goroutine as HTTP/1.1 chunks (chunkWriter, writer_chunked.go),
+// then hands the socket to the pool. Server.stream (stream.go) hands the
+// stream from step to step by return value: the writer's serve says
+// whether the pool took it, or the handler ends it.
+//
 // Write deadlines depend on the writer. A stream written by its own handler
-// goroutine (HTTP/2, TLS, SSEGATE_WRITERS=-1) writes with a deadline of
-// Config.SendTimeout. On the pooled path (hijacked plain HTTP/1.1, type pool)
+// goroutine (httpWriter) writes with a deadline of Config.SendTimeout,
+// cleared once the write is done. On the pooled path (hijacked plain HTTP/1.1, type pool)
 // the workers' writes are non-blocking and carry no deadline: a write the
 // socket does not take whole stops at EAGAIN, and the rest goes to a
 // goroutine of that stream alone, whose one blocking write has the send

@@ -6,36 +6,8 @@ import (
 	"time"
 
 	"github.com/ssegate/ssegate/internal/envelope"
-	"github.com/ssegate/ssegate/internal/sse"
 	"github.com/ssegate/ssegate/internal/streamid"
 )
-
-// frame is one event ready for the wire. It is encoded once, when it
-// arrives, and the same bytes are shared by every connection that gets it.
-type frame struct {
-	topic    string
-	id       streamid.ID
-	hasID    bool
-	full     []byte // the whole frame, with the topic's own id line
-	body     []byte // full without its id line, for multi-topic connections
-	accepted time.Time
-}
-
-func newFrame(topic string, id streamid.ID, hasID bool, event string, data []byte, accepted time.Time) *frame {
-	name, err := sse.NewEventName(event)
-	if err != nil {
-		name = "" // only hand-made envelopes can get here; the publisher validates names
-	}
-	f := &frame{topic: topic, id: id, hasID: hasID, accepted: accepted}
-	buf := make([]byte, 0, 48+len(event)+len(data)+len(data)/32)
-	if hasID {
-		buf = sse.AppendIDLine(buf, sse.ID(id.String()))
-	}
-	idLen := len(buf)
-	buf = sse.AppendEvent(buf, "", name, data)
-	f.full, f.body = buf, buf[idLen:]
-	return f
-}
 
 // member is a connection's place in a topic.
 type member struct {

@@ -26,7 +26,7 @@ func TestLiveDrainWinsOverCancelledRequest(t *testing.T) {
 		rec := httptest.NewRecorder()
 		cn := newConn("c", []string{"t"}, 4, func(int) {})
 		cn.drain()
-		w := &streamWriter{rc: http.NewResponseController(rec), w: rec, timeout: time.Second, last: &cn.lastWrite}
+		w := &httpWriter{rc: http.NewResponseController(rec), w: rec, timeout: time.Second, last: &cn.lastWrite}
 		reason := s.live(ctx, w, cn, positions{streamid.Zero}, nil)
 		if reason != reasonShutdown || !strings.HasSuffix(rec.Body.String(), "retry: 1000\nevent: shutdown\ndata: {\"reason\":\"shutdown\"}\n\n") {
 			t.Fatalf("round %d: reason %q, body %q; want the shutdown event", i, reason, rec.Body.String())
@@ -43,7 +43,7 @@ func TestLiveCancelledRequestEndsNormally(t *testing.T) {
 	cancel()
 	rec := httptest.NewRecorder()
 	cn := newConn("c", []string{"t"}, 4, func(int) {})
-	w := &streamWriter{rc: http.NewResponseController(rec), w: rec, timeout: time.Second, last: &cn.lastWrite}
+	w := &httpWriter{rc: http.NewResponseController(rec), w: rec, timeout: time.Second, last: &cn.lastWrite}
 	if reason := s.live(ctx, w, cn, positions{streamid.Zero}, nil); reason != reasonNormal || rec.Body.Len() != 0 {
 		t.Fatalf("reason %q, body %q", reason, rec.Body.String())
 	}
@@ -62,7 +62,7 @@ func TestLiveQueueOverflowWinsOverCancelledRequest(t *testing.T) {
 		cn := newConn("c", []string{"t"}, 1, func(int) {})
 		cn.enqueue(newFrame("t", streamid.ID{Ms: 1}, true, "", []byte("x"), time.Time{}))
 		cn.enqueue(newFrame("t", streamid.ID{Ms: 2}, true, "", []byte("x"), time.Time{}))
-		w := &streamWriter{rc: http.NewResponseController(rec), w: rec, timeout: time.Second, last: &cn.lastWrite}
+		w := &httpWriter{rc: http.NewResponseController(rec), w: rec, timeout: time.Second, last: &cn.lastWrite}
 		if reason := s.live(ctx, w, cn, positions{streamid.Zero}, nil); reason != reasonSlow {
 			t.Fatalf("round %d: reason %q, want %q", i, reason, reasonSlow)
 		}

@@ -87,10 +87,15 @@ func NewMetrics(reg prometheus.Registerer, healthy func() bool) *Metrics {
 	reg.MustRegister(m.Connections, m.ConnectionsOpened, m.ConnectionsClosed, m.Rejected, m.Received,
 		m.Delivered, m.Replayed, m.Resets, m.Evicted, m.QueueDropped, m.FanoutDuration, m.DeliveryLatency,
 		m.SubscriptionUp, m.Resubscriptions, m.Backfilled, m.Topics)
-	// Create the known label values up front, so each series exists (at 0)
-	// from the first scrape: rate() and increase() in the alerts and the
-	// dashboard then see 0 rather than no data before the first event of a
-	// kind. Other values may still appear later.
+	m.initLabels()
+	return m
+}
+
+// initLabels creates the known label values up front, so each series
+// exists (at 0) from the first scrape: rate() and increase() in the alerts
+// and the dashboard then see 0 rather than no data before the first event
+// of a kind. Other values may still appear later.
+func (m *Metrics) initLabels() {
 	for _, init := range []struct {
 		vec    *prometheus.CounterVec
 		values []string
@@ -105,5 +110,4 @@ func NewMetrics(reg prometheus.Registerer, healthy func() bool) *Metrics {
 			init.vec.WithLabelValues(v)
 		}
 	}
-	return m
 }

@@ -68,6 +68,28 @@ func (p *pool) handOff(cn *conn, nc net.Conn, log *slog.Logger) (string, bool) {
 	return "", true
 }
 
+// pooledWriter is the pool's write path for one hijacked HTTP/1.1
+// connection: the handler goroutine writes the preamble and the replay
+// through the chunkWriter, then serve hands the socket to the pool.
+type pooledWriter struct {
+	*chunkWriter
+	p   *pool
+	log *slog.Logger
+}
+
+// writer returns the pooled write path of the hijacked connection cw writes.
+func (p *pool) writer(cw *chunkWriter, log *slog.Logger) writer {
+	return &pooledWriter{chunkWriter: cw, p: p, log: log}
+}
+
+// serve hands the stream to the pool (see handOff); buf is not needed.
+func (w *pooledWriter) serve(_ context.Context, cn *conn, _ []byte) (string, bool) {
+	return w.p.handOff(cn, w.nc, w.log)
+}
+
+// close closes the socket of a stream the pool did not take.
+func (w *pooledWriter) close() { _ = w.nc.Close() }
+
 // schedule queues c for a worker; conn.wake calls it when no goroutine
 // owns c.
 func (p *pool) schedule(c *conn) { p.queue.push(c) }
@@ -126,9 +148,6 @@ func (p *pool) run(ctx context.Context) {
 	p.watch.close()
 }
 
-// chunkHeader is room reserved in front of a write for its chunk size line.
-const chunkHeader = 10
-
 // serve renders and writes what c has queued. buf is the worker's buffer.
 func (p *pool) serve(c *conn, buf []byte) []byte {
 	wk := c.take()
@@ -141,7 +160,7 @@ func (p *pool) serve(c *conn, buf []byte) []byte {
 		p.finish(c, final)
 		return out
 	}
-	msg := frameChunk(out, final != "")
+	msg := frameChunk(out, 0, final != "")
 	if len(msg) == 0 {
 		if final != "" {
 			p.finish(c, final)
@@ -212,27 +231,6 @@ func (p *pool) finish(c *conn, reason string) {
 	p.watch.remove(c)
 	_ = c.wire.nc.Close()
 	c.finish(reason)
-}
-
-// frameChunk wraps payload (which starts after chunkHeader reserved bytes)
-// as one HTTP/1.1 chunk, and adds the last-chunk marker when final.
-func frameChunk(buf []byte, final bool) []byte {
-	payload := len(buf) - chunkHeader
-	if payload == 0 {
-		if final {
-			return append(buf[:0], "0\r\n\r\n"...)
-		}
-		return buf[:0]
-	}
-	var hdr [chunkHeader]byte
-	h := fmt.Appendf(hdr[:0], "%x\r\n", payload)
-	start := chunkHeader - len(h)
-	copy(buf[start:], h)
-	buf = append(buf, '\r', '\n')
-	if final {
-		buf = append(buf, "0\r\n\r\n"...)
-	}
-	return buf[start:]
 }
 
 // wire is a hijacked connection's socket.
@@ -318,106 +316,3 @@ func (q *runQueue) pop(ctx context.Context) *conn {
 		}
 	}
 }
-
-// watcher reports hijacked connections whose peer closed, through one epoll
-// instance, so no goroutine has to sit in Read for each of them.
-type watcher struct {
-	epfd    int
-	mu      sync.Mutex
-	next    uint64
-	conns   map[uint64]*conn
-	stopped bool // the pool stopped: add refuses connections
-}
-
-func newWatcher() (*watcher, error) {
-	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("epoll: %w", err)
-	}
-	return &watcher{epfd: fd, conns: make(map[uint64]*conn)}, nil
-}
-
-// errPoolStopped is add's answer once the pool has stopped.
-var errPoolStopped = errors.New("writer pool stopped")
-
-// add watches c. It holds the lock across the registration, so that stop
-// never misses a connection nor races with its epoll registration.
-func (w *watcher) add(c *conn) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.stopped {
-		return errPoolStopped
-	}
-	w.next++
-	key := w.next
-	c.wire.key = key
-	var addErr error
-	err := c.wire.raw.Control(func(fd uintptr) {
-		ev := unix.EpollEvent{Events: unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(uint32(key)), Pad: int32(uint32(key >> 32))}
-		addErr = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
-	})
-	if err == nil {
-		err = addErr
-	}
-	if err != nil {
-		return fmt.Errorf("epoll add: %w", err)
-	}
-	// Registered before it is findable: a peer close reported at once
-	// waits on the lock and then finds the connection.
-	w.conns[key] = c
-	return nil
-}
-
-func (w *watcher) remove(c *conn) {
-	w.mu.Lock()
-	_, ok := w.conns[c.wire.key]
-	delete(w.conns, c.wire.key)
-	w.mu.Unlock()
-	if !ok {
-		return
-	}
-	_ = c.wire.raw.Control(func(fd uintptr) {
-		_ = unix.EpollCtl(w.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
-	})
-}
-
-func (w *watcher) run(ctx context.Context) {
-	events := make([]unix.EpollEvent, 256)
-	for ctx.Err() == nil {
-		n, err := unix.EpollWait(w.epfd, events, 200)
-		if err != nil {
-			if err == unix.EINTR {
-				continue
-			}
-			return
-		}
-		for _, ev := range events[:n] {
-			if ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) == 0 {
-				continue
-			}
-			key := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
-			w.mu.Lock()
-			c := w.conns[key]
-			w.mu.Unlock()
-			if c != nil {
-				c.close(reasonNormal)
-			}
-		}
-	}
-}
-
-// stop makes add fail from now on and returns the connections still
-// watched, forgetting them.
-func (w *watcher) stop() []*conn {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.stopped = true
-	out := make([]*conn, 0, len(w.conns))
-	for _, c := range w.conns {
-		out = append(out, c)
-	}
-	clear(w.conns)
-	return out
-}
-
-func (w *watcher) close() { _ = unix.Close(w.epfd) }

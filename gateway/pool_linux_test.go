@@ -27,31 +27,6 @@ import (
 	"github.com/ssegate/ssegate/internal/streamid"
 )
 
-func TestFrameChunk(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name    string
-		payload string
-		final   bool
-		want    string
-	}{
-		{"empty payload", "", false, ""},
-		{"empty payload, final", "", true, "0\r\n\r\n"},
-		{"payload", "data: x\n\n", false, "9\r\ndata: x\n\n\r\n"},
-		{"payload, final", "data: x\n\n", true, "9\r\ndata: x\n\n\r\n0\r\n\r\n"},
-		{"hex size", strings.Repeat("a", 0x1ab), false, "1ab\r\n" + strings.Repeat("a", 0x1ab) + "\r\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			buf := append(make([]byte, chunkHeader, 64), tt.payload...)
-			if got := string(frameChunk(buf, tt.final)); got != tt.want {
-				t.Fatalf("frameChunk = %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
 // loopbackPair returns both ends of a real TCP connection on loopback (the
 // pool needs a syscall.RawConn, which net.Pipe does not have). small
 // shrinks the client's receive and the server's send buffer, so that a

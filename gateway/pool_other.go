@@ -33,3 +33,5 @@ func (*pool) run(context.Context) {}
 func (*pool) schedule(*conn) {}
 
 func (*pool) handOff(*conn, net.Conn, *slog.Logger) (string, bool) { return reasonError, false }
+
+func (*pool) writer(*chunkWriter, *slog.Logger) writer { return nil }

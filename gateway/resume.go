@@ -7,7 +7,6 @@ import (
 	"slices"
 
 	"github.com/ssegate/ssegate/internal/broker"
-	"github.com/ssegate/ssegate/internal/sse"
 	"github.com/ssegate/ssegate/internal/streamid"
 )
 
@@ -31,7 +30,7 @@ type resumeInfo struct {
 // Last-Event-ID and silently miss what was published while it was away. The
 // position is snap, the hub's state when the connection joined: every event
 // after it is in the connection's queue, none up to it is.
-func (s *Server) resume(ctx context.Context, w frameWriter, buf []byte, topics []string, snap []streamid.ID, last string) (positions, []byte, error) {
+func (s *Server) resume(ctx context.Context, w writer, buf []byte, topics []string, snap []streamid.ID, last string) (positions, []byte, error) {
 	// A copy: pos moves as events are replayed, snap is the replay's end.
 	pos := positions(slices.Clone(snap))
 	if last == "" {
@@ -46,7 +45,7 @@ func (s *Server) resume(ctx context.Context, w frameWriter, buf []byte, topics [
 	from, err := streamid.ParsePosition(last, len(topics))
 	if err != nil {
 		s.metrics.Resets.WithLabelValues("malformed").Inc()
-		buf = s.appendReset(buf, pos, resumeInfo{Reason: "malformed", Topics: topics})
+		buf = appendReset(buf, pos, resumeInfo{Reason: "malformed", Topics: topics})
 		return pos, buf, w.write(buf)
 	}
 	// Until a topic is replayed, ids carry the client's own position in it:
@@ -67,7 +66,7 @@ func (s *Server) resume(ctx context.Context, w frameWriter, buf []byte, topics [
 	switch {
 	case lost.Reason != "":
 		s.metrics.Resets.WithLabelValues(lost.Reason).Inc()
-		r.buf = s.appendReset(r.buf, r.pos, lost) // its id is the position
+		r.buf = appendReset(r.buf, r.pos, lost) // its id is the position
 	case !slices.Equal(r.has, r.pos):
 		// The replay ended short of the position (its last entries were
 		// deleted), or the client is behind in a topic with nothing to replay.
@@ -83,7 +82,7 @@ func (s *Server) resume(ctx context.Context, w frameWriter, buf []byte, topics [
 // and the position its last event ID holds (has), which differ until an id
 // line catches the client up.
 type replay struct {
-	w     frameWriter
+	w     writer
 	buf   []byte
 	pos   positions
 	has   positions
@@ -95,20 +94,7 @@ type replay struct {
 func (s *Server) replayTopic(ctx context.Context, r *replay, i int, name string, end streamid.ID) (string, error) {
 	cursor := r.pos[i]
 	if !cursor.Less(end) {
-		if end.Less(cursor) {
-			// Ahead of this process is fine (another replica delivered
-			// it first), ahead of the topic itself is an id the topic
-			// never had: the client would wait for it forever.
-			newest, err := s.broker.Last(ctx, name)
-			if err != nil {
-				return "", fmt.Errorf("replay %q: %w", name, err)
-			}
-			if newest.Less(cursor) {
-				r.pos[i] = end
-				return "unknown_stream", nil
-			}
-		}
-		return "", nil // the client is ahead of this process: skip what it has
+		return s.checkAhead(ctx, r, i, name, end)
 	}
 	for cursor.Less(end) {
 		page, err := s.broker.History(ctx, name, cursor, end, historyPage)
@@ -123,17 +109,8 @@ func (s *Server) replayTopic(ctx context.Context, r *replay, i int, name string,
 			r.pos[i] = end
 			return "", nil
 		}
-		for _, e := range page.Entries {
-			cursor = e.ID
-			r.pos[i] = e.ID
-			r.buf = s.appendEntry(r.buf, r.pos, name, e, r.multi)
-			copy(r.has, r.pos)
-			if len(r.buf) >= flushAt {
-				if err := r.w.write(r.buf); err != nil {
-					return "", err
-				}
-				r.buf = r.buf[:0]
-			}
+		if cursor, err = r.entries(i, page.Entries); err != nil {
+			return "", err
 		}
 		s.metrics.Replayed.Add(float64(len(page.Entries)))
 		s.metrics.Delivered.Add(float64(len(page.Entries)))
@@ -141,30 +118,48 @@ func (s *Server) replayTopic(ctx context.Context, r *replay, i int, name string,
 	return "", nil
 }
 
-func (s *Server) appendEntry(buf []byte, pos positions, name string, e broker.Entry, multi bool) []byte {
-	ev, err := sse.NewEventName(e.Event)
+// checkAhead handles a client at or past end in topic i (name). Ahead of
+// this process is fine (another replica delivered it first); ahead of the
+// topic itself is an id the topic never had, and the client would wait for
+// it forever: that is reported as unknown_stream.
+func (s *Server) checkAhead(ctx context.Context, r *replay, i int, name string, end streamid.ID) (string, error) {
+	cursor := r.pos[i]
+	if !end.Less(cursor) {
+		return "", nil
+	}
+	newest, err := s.broker.Last(ctx, name)
 	if err != nil {
-		ev = ""
+		return "", fmt.Errorf("replay %q: %w", name, err)
 	}
-	if multi {
-		buf = sse.AppendIDLine(buf, sse.ID(streamid.Position(pos).String()))
-	} else {
-		buf = sse.AppendIDLine(buf, sse.ID(e.ID.String()))
+	if newest.Less(cursor) {
+		r.pos[i] = end
+		return "unknown_stream", nil
 	}
-	return sse.AppendEvent(buf, "", ev, e.Data)
+	return "", nil // the client is ahead of this process: skip what it has
 }
 
-func (s *Server) appendReset(buf []byte, pos positions, info resumeInfo) []byte {
+// entries appends a page of topic i's history, writing whenever flushAt
+// bytes are buffered, and returns the last id appended.
+func (r *replay) entries(i int, page []broker.Entry) (streamid.ID, error) {
+	var last streamid.ID
+	for _, e := range page {
+		last = e.ID
+		r.pos[i] = e.ID
+		r.buf = appendEntry(r.buf, r.pos, e, r.multi)
+		copy(r.has, r.pos)
+		if len(r.buf) >= flushAt {
+			if err := r.w.write(r.buf); err != nil {
+				return last, err
+			}
+			r.buf = r.buf[:0]
+		}
+	}
+	return last, nil
+}
+
+// appendReset appends a reset event: its id is the position, its data
+// says why and for which topics events are lost.
+func appendReset(buf []byte, pos positions, info resumeInfo) []byte {
 	data, _ := json.Marshal(info)
-	return sse.AppendEvent(buf, sse.ID(streamid.Position(pos).String()), "reset", data)
-}
-
-// appendPosition appends a frame with only an id line: pos as the client
-// sends it back (a single topic's stream id, or the multi-topic position).
-// With no data it dispatches nothing; it only sets the last event ID.
-// Positions are digits, '-' and '_': safe on an id line as they are.
-func appendPosition(buf []byte, pos positions) []byte {
-	buf = append(buf, "id: "...)
-	buf = streamid.Position(pos).Append(buf)
-	return append(buf, '\n', '\n')
+	return appendControl(buf, pos, "reset", data)
 }
