@@ -71,6 +71,7 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 		rb, err := redisbroker.New(redisbroker.Options{
 			URL: cfg.RedisURL, SentinelMaster: cfg.SentinelMaster, Sharded: cfg.Sharded,
 			History: cfg.History, Logger: cfg.Logger,
+			OnError: redisbroker.CountErrors(cfg.Registry, "ssegate_gateway_redis_errors_total"),
 		})
 		if err != nil {
 			return nil, err

@@ -50,8 +50,7 @@ func (s *Server) stream(c echo.Context) error {
 			return nil // the client left while its topics were being subscribed
 		}
 		s.metrics.Rejected.WithLabelValues("redis_unavailable").Inc()
-		s.log.Warn("subscribe failed", "topics", topics, "err", err)
-		return httperr.Unavailable("redis_unavailable", "the event broker is unavailable; retry later", s.cfg.Retry)
+		return s.acquireError(topics, err)
 	}
 
 	cn := newConn(s.nextID(), topics, s.cfg.QueueSize, func(n int) { s.metrics.QueueDropped.Add(float64(n)) })

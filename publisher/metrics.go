@@ -14,7 +14,6 @@ type Metrics struct {
 	ValidationFailures *prometheus.CounterVec   // ssegate_publisher_validation_failures_total{reason}
 	Duration           *prometheus.HistogramVec // ssegate_publisher_publish_duration_seconds{phase}
 	IdempotentReplays  prometheus.Counter       // ssegate_publisher_idempotent_replays_total
-	RedisErrors        prometheus.Counter       // ssegate_publisher_redis_errors_total
 	Published          *prometheus.CounterVec   // ssegate_publisher_events_published_total{endpoint}
 }
 
@@ -34,12 +33,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"phase"}),
 		IdempotentReplays: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ssegate_publisher_idempotent_replays_total", Help: "Requests answered from an earlier request with the same Idempotency-Key."}),
-		RedisErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ssegate_publisher_redis_errors_total", Help: "Broker calls that failed."}),
 		Published: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ssegate_publisher_events_published_total", Help: "Events appended to history and published, by endpoint."}, []string{"endpoint"}),
 	}
-	reg.MustRegister(m.Requests, m.ValidationFailures, m.Duration, m.IdempotentReplays, m.RedisErrors, m.Published)
+	reg.MustRegister(m.Requests, m.ValidationFailures, m.Duration, m.IdempotentReplays, m.Published)
 	// Create the fixed label values up front so their series exist (at 0)
 	// from the first scrape, and rate() sees 0 rather than no data.
 	for _, endpoint := range []string{"/publish", "/v1/events"} {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/broker/redisbroker"
-	"github.com/ssegate/ssegate/internal/httperr"
 	"github.com/ssegate/ssegate/internal/httpserver"
 )
 
@@ -51,6 +50,7 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 	rb, err := redisbroker.New(redisbroker.Options{
 		URL: cfg.RedisURL, SentinelMaster: cfg.SentinelMaster, Sharded: cfg.Sharded,
 		History: cfg.History, Logger: cfg.Logger,
+		OnError: redisbroker.CountErrors(cfg.Registry, "ssegate_publisher_redis_errors_total"),
 	})
 	if err != nil {
 		return nil, err
@@ -66,7 +66,7 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
 		if err := p.server.Ready(ctx); err != nil {
-			return httperr.Unavailable("redis_unavailable", "Redis does not answer", cfg.Config.RetryAfter+time.Second)
+			return readyError(err, cfg.Config.RetryAfter+time.Second)
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
