@@ -76,8 +76,12 @@ func replyClass(msg string) broker.Class {
 	if c, ok := codeClass(code); ok {
 		return c
 	}
-	if strings.Contains(msg, "invalid username-password") {
+	switch {
+	case strings.Contains(msg, "invalid username-password"):
 		return broker.ClassWrongPass
+	case strings.Contains(msg, "The user executing the script can't"):
+		// Redis 7.0's words for a call an ACL refused inside a script.
+		return broker.ClassNoPerm
 	}
 	if !strings.Contains(msg, "script") {
 		return broker.ClassOther
