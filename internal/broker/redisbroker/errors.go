@@ -15,8 +15,8 @@ import (
 // codeClass maps the error code Redis puts first in an error reply to its
 // class. MOVED and ASK reach the caller only when a slot moved more often
 // than the client follows: a migration, like TRYAGAIN.
-func codeClass(code string) (broker.Class, bool) {
-	switch code {
+func codeClass(word string) (broker.Class, bool) {
+	switch word {
 	case "OOM":
 		return broker.ClassOOM, true
 	case "READONLY":
@@ -72,8 +72,8 @@ func classOf(err error) broker.Class {
 
 // replyClass classes an error reply's text.
 func replyClass(msg string) broker.Class {
-	code, _, _ := strings.Cut(msg, " ")
-	if c, ok := codeClass(code); ok {
+	first, _, _ := strings.Cut(msg, " ")
+	if c, ok := codeClass(first); ok {
 		return c
 	}
 	switch {
