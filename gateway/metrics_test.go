@@ -37,6 +37,8 @@ var metricsContract = []struct {
 	{"ssegate_gateway_redis_resubscriptions_total", dto.MetricType_COUNTER, "", nil},
 	{"ssegate_gateway_backfilled_events_total", dto.MetricType_COUNTER, "", nil},
 	{"ssegate_gateway_topics", dto.MetricType_GAUGE, "", nil},
+	{"ssegate_gateway_redis_errors_total", dto.MetricType_COUNTER, "class", []string{"connection", "timeout", "oom", "readonly", "busy", "loading",
+		"masterdown", "noreplicas", "clusterdown", "tryagain", "noperm", "wrongpass", "noscript", "other"}},
 }
 
 // metricsGather gathers reg or fails the test.

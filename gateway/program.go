@@ -71,7 +71,6 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 		rb, err := redisbroker.New(redisbroker.Options{
 			URL: cfg.RedisURL, SentinelMaster: cfg.SentinelMaster, Sharded: cfg.Sharded,
 			History: cfg.History, Logger: cfg.Logger,
-			OnError: redisbroker.CountErrors(cfg.Registry, "ssegate_gateway_redis_errors_total"),
 		})
 		if err != nil {
 			return nil, err
@@ -79,6 +78,9 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 		p.broker, p.close = rb, rb.Close
 	}
 	p.server = New(p.broker, cfg.Config)
+	if rb, ok := p.broker.(*redisbroker.Broker); ok {
+		rb.OnError(p.server.metrics.countRedisError)
+	}
 	p.echo = httpserver.NewEcho(cfg.HTTP)
 	p.server.Register(p.echo)
 	if err := mountWeb(p.echo); err != nil {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ssegate/ssegate/internal/broker"
 )
 
 // Metrics are the publisher's Prometheus metrics. Names and meanings are
@@ -14,6 +16,7 @@ type Metrics struct {
 	ValidationFailures *prometheus.CounterVec   // ssegate_publisher_validation_failures_total{reason}
 	Duration           *prometheus.HistogramVec // ssegate_publisher_publish_duration_seconds{phase}
 	IdempotentReplays  prometheus.Counter       // ssegate_publisher_idempotent_replays_total
+	RedisErrors        *prometheus.CounterVec   // ssegate_publisher_redis_errors_total{class}
 	Published          *prometheus.CounterVec   // ssegate_publisher_events_published_total{endpoint}
 }
 
@@ -33,10 +36,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"phase"}),
 		IdempotentReplays: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ssegate_publisher_idempotent_replays_total", Help: "Requests answered from an earlier request with the same Idempotency-Key."}),
+		RedisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ssegate_publisher_redis_errors_total", Help: "Redis commands that failed (publishes, readiness pings), by class: " + broker.ClassHelp}, []string{"class"}),
 		Published: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ssegate_publisher_events_published_total", Help: "Events appended to history and published, by endpoint."}, []string{"endpoint"}),
 	}
-	reg.MustRegister(m.Requests, m.ValidationFailures, m.Duration, m.IdempotentReplays, m.Published)
+	reg.MustRegister(m.Requests, m.ValidationFailures, m.Duration, m.IdempotentReplays, m.RedisErrors, m.Published)
 	// Create the fixed label values up front so their series exist (at 0)
 	// from the first scrape, and rate() sees 0 rather than no data.
 	for _, endpoint := range []string{"/publish", "/v1/events"} {
@@ -45,11 +50,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, phase := range []string{"validate", "redis"} {
 		m.Duration.WithLabelValues(phase)
 	}
+	for _, c := range broker.Classes() {
+		m.RedisErrors.WithLabelValues(string(c))
+	}
 	for _, code := range validationCodes() {
 		m.ValidationFailures.WithLabelValues(code)
 	}
 	return m
 }
+
+// countRedisError counts a failed Redis command by class (the broker's
+// OnError).
+func (m *Metrics) countRedisError(c broker.Class) { m.RedisErrors.WithLabelValues(string(c)).Inc() }
 
 // validationCodes are the error codes of the requests the publisher refuses
 // as invalid, each a reason label of ssegate_publisher_validation_failures_total

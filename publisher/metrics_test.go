@@ -26,7 +26,7 @@ var metricsContract = []struct {
 	{"ssegate_publisher_validation_failures_total", dto.MetricType_COUNTER, []string{"reason"}},
 	{"ssegate_publisher_publish_duration_seconds", dto.MetricType_HISTOGRAM, []string{"phase"}},
 	{"ssegate_publisher_idempotent_replays_total", dto.MetricType_COUNTER, nil},
-	{"ssegate_publisher_redis_errors_total", dto.MetricType_COUNTER, nil},
+	{"ssegate_publisher_redis_errors_total", dto.MetricType_COUNTER, []string{"class"}},
 	{"ssegate_publisher_events_published_total", dto.MetricType_COUNTER, []string{"endpoint"}},
 }
 
@@ -116,7 +116,7 @@ func TestMetricsCountTraffic(t *testing.T) {
 		{"ssegate_publisher_validation_failures_total", map[string]string{"reason": "missing_field"}, 1},
 		{"ssegate_publisher_validation_failures_total", map[string]string{"reason": "unsupported_media_type"}, 1},
 		{"ssegate_publisher_idempotent_replays_total", nil, 1},
-		{"ssegate_publisher_redis_errors_total", nil, 0},
+		{"ssegate_publisher_redis_errors_total", map[string]string{"class": "oom"}, 0},
 		// Every request that reached the broker call observes both phases.
 		{"ssegate_publisher_publish_duration_seconds", map[string]string{"phase": "validate"}, 4},
 		{"ssegate_publisher_publish_duration_seconds", map[string]string{"phase": "redis"}, 4},
@@ -170,7 +170,7 @@ func TestMetricsFixedLabelValuesExistFromStart(t *testing.T) {
 		{"ssegate_publisher_publish_duration_seconds", map[string]string{"phase": "validate"}},
 		{"ssegate_publisher_publish_duration_seconds", map[string]string{"phase": "redis"}},
 		{"ssegate_publisher_idempotent_replays_total", nil},
-		{"ssegate_publisher_redis_errors_total", nil},
+		{"ssegate_publisher_redis_errors_total", map[string]string{"class": "noperm"}},
 	} {
 		if got, ok := metricsValue(mfs, tc.name, tc.labels); !ok || got != 0 {
 			t.Errorf("%s%v = %v (found %v), want a series at 0", tc.name, tc.labels, got, ok)

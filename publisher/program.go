@@ -50,13 +50,13 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 	rb, err := redisbroker.New(redisbroker.Options{
 		URL: cfg.RedisURL, SentinelMaster: cfg.SentinelMaster, Sharded: cfg.Sharded,
 		History: cfg.History, Logger: cfg.Logger,
-		OnError: redisbroker.CountErrors(cfg.Registry, "ssegate_publisher_redis_errors_total"),
 	})
 	if err != nil {
 		return nil, err
 	}
 	p := &Program{cfg: cfg, broker: rb}
 	p.server = New(rb, cfg.Config)
+	rb.OnError(p.server.metrics.countRedisError)
 	p.echo = httpserver.NewEcho(cfg.HTTP)
 	p.server.Register(p.echo)
 	p.echo.GET("/healthz", func(c echo.Context) error {

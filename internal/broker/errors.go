@@ -33,6 +33,10 @@ const (
 	ClassOther       Class = "other"       // anything else: a fault a retry would repeat
 )
 
+// ClassHelp says what the classes mean for HTTP callers, for metric help texts.
+const ClassHelp = "connection, timeout, oom, readonly, busy, loading, masterdown, noreplicas, clusterdown, tryagain " +
+	"(answered 503 with Retry-After); noperm, wrongpass, noscript (500, and not ready); other (500)."
+
 // Classes lists every Class, for metrics that create their series up front.
 func Classes() []Class {
 	return []Class{

@@ -60,7 +60,7 @@ func New(opts Options) (*Broker, error) {
 	if hist.MaxLen <= 0 {
 		hist.MaxLen = broker.DefaultHistory().MaxLen
 	}
-	b := &Broker{log: log, sharded: opts.Sharded, hist: hist, faults: newFaults(log, opts.OnError)}
+	b := &Broker{log: log, sharded: opts.Sharded, hist: hist, faults: newFaults(log)}
 	b.publish, b.page = newScripts()
 	b.subs = newSubscriber(opts.Sharded, log)
 	c, err := dial(context.Background(), co)

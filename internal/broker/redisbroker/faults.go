@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ssegate/ssegate/internal/broker"
@@ -30,7 +31,7 @@ const (
 // for readiness.
 type faults struct {
 	log     *slog.Logger
-	observe func(broker.Class) // nil: not counted
+	observe atomic.Pointer[func(broker.Class)] // nil: not counted
 
 	mu     sync.Mutex
 	logged map[broker.Class]time.Time // when the class was last logged
@@ -39,8 +40,8 @@ type faults struct {
 	at     time.Time                  // when fault happened
 }
 
-func newFaults(log *slog.Logger, observe func(broker.Class)) *faults {
-	return &faults{log: log, observe: observe, logged: map[broker.Class]time.Time{}, muted: map[broker.Class]int{}}
+func newFaults(log *slog.Logger) *faults {
+	return &faults{log: log, logged: map[broker.Class]time.Time{}, muted: map[broker.Class]int{}}
 }
 
 // failed classes err from a call named op, records it and returns it
@@ -51,8 +52,8 @@ func (f *faults) failed(op string, err error) error {
 	if class == "" {
 		return fmt.Errorf("redis %s: %w", op, err)
 	}
-	if f.observe != nil {
-		f.observe(class)
+	if observe := f.observe.Load(); observe != nil {
+		(*observe)(class)
 	}
 	now := time.Now()
 	f.mu.Lock()

@@ -50,10 +50,6 @@ type Options struct {
 	Sharded bool
 	History broker.HistoryConfig
 	Logger  *slog.Logger
-	// OnError, when set, is called with the class of every failed command
-	// (publish, history read, ping): the services count it in their
-	// ssegate_<service>_redis_errors_total{class}.
-	OnError func(broker.Class)
 }
 
 // StreamKey is the history stream of topic.
@@ -89,6 +85,12 @@ func (b *Broker) Ping(ctx context.Context) error {
 	}
 	return b.Fault()
 }
+
+// OnError makes fn be called with the class of every failed command
+// (publish, history read, readiness ping) from now on: the services count
+// it in ssegate_<service>_redis_errors_total{class}. Their metrics are made
+// after the broker, hence a setter; it is safe for concurrent use.
+func (b *Broker) OnError(fn func(broker.Class)) { b.faults.observe.Store(&fn) }
 
 // Fault returns the last configuration fault (NOPERM, WRONGPASS, NOSCRIPT:
 // it wraps broker.ErrMisconfigured) until a later command succeeds or
