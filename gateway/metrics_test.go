@@ -60,6 +60,7 @@ func metricsExercise(m *Metrics) {
 		"ssegate_gateway_events_received_total":      m.Received,
 		"ssegate_gateway_resets_sent_total":          m.Resets,
 		"ssegate_gateway_clients_evicted_total":      m.Evicted,
+		"ssegate_gateway_redis_errors_total":         m.RedisErrors,
 	}
 	for _, c := range metricsContract {
 		for _, v := range c.values {
