@@ -138,8 +138,15 @@ func checkErrorCase(t *testing.T, tc errorCase) {
 	if tc.class == "busy" {
 		wantUnwritten()
 	}
-	// The condition is gone: the same key publishes exactly once (a timed
-	// out publish that Redis ran after all is replayed, not repeated).
+	wantRecovered(t, r, tc, before)
+}
+
+// wantRecovered checks both services once the condition is gone: the same
+// key publishes exactly once (a timed out publish that Redis ran after all
+// is replayed, not repeated), new streams open, and both are ready again
+// (a configuration fault clears with the first call that succeeds).
+func wantRecovered(t *testing.T, r *errorRig, tc errorCase, before int) {
+	t.Helper()
 	harness.Eventually(t, 10*time.Second, "a publish succeeds after the condition ended", func() bool {
 		s := publish(t, r, "k1").Status
 		return s == http.StatusAccepted || s == http.StatusOK

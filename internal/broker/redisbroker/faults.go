@@ -52,11 +52,16 @@ func (f *faults) failed(op string, err error) error {
 	if class == "" {
 		return fmt.Errorf("redis %s: %w", op, err)
 	}
+	now := time.Now()
+	f.mu.Lock()
+	if class == broker.ClassConnection && broker.ClassOf(f.fault) == broker.ClassWrongPass && now.Sub(f.at) < faultHold {
+		// A reconnect whose AUTH was refused leaves the commands queued
+		// on it with EOF: the same cause, not Redis being away.
+		class, err = broker.ClassWrongPass, &broker.Error{Class: broker.ClassWrongPass, Err: err}
+	}
 	if observe := f.observe.Load(); observe != nil {
 		(*observe)(class)
 	}
-	now := time.Now()
-	f.mu.Lock()
 	if class.Misconfigured() {
 		f.fault, f.at = err, now
 	}

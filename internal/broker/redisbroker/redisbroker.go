@@ -73,17 +73,21 @@ func (b *Broker) exec(ctx context.Context, script *rueidis.Lua, keys, args []str
 }
 
 // Ping checks that commands reach Redis (readiness). While a configuration
-// fault is remembered (Fault) it returns that fault even when PING works:
-// the commands ssegate needs are refused.
+// fault is remembered (Fault) it returns that fault, whether PING works
+// (the commands ssegate needs are refused) or not.
 func (b *Broker) Ping(ctx context.Context) error {
 	cmd, err := b.cmd()
 	if err != nil {
 		return err
 	}
-	if err := cmd.Do(ctx, cmd.B().Ping().Build()).Error(); err != nil {
-		return b.faults.failed("ping", err)
+	err = cmd.Do(ctx, cmd.B().Ping().Build()).Error()
+	if err != nil {
+		err = b.faults.failed("ping", err)
 	}
-	return b.Fault()
+	if fault := b.Fault(); fault != nil {
+		return fault // the more precise answer: not ready either way
+	}
+	return err
 }
 
 // OnError makes fn be called with the class of every failed command
