@@ -75,6 +75,10 @@ type Broker interface {
 	// topics whether any shard is reachable (readiness: a failover of one
 	// shard must not take every gateway out of the load balancer).
 	HealthyFor(topics []string) bool
+	// Fault returns the broker's last permission or configuration fault
+	// (wrapping broker.ErrMisconfigured) while it stands, else nil
+	// (readiness).
+	Fault() error
 	// History reads a page of a topic's history after a position.
 	History(ctx context.Context, topic string, after, until streamid.ID, limit int) (broker.Page, error)
 	// Last returns the newest ID a topic ever had.
@@ -236,11 +240,14 @@ func (s *Server) Register(e *echo.Echo) {
 }
 
 func (s *Server) ready(c echo.Context) error {
+	fault := s.broker.Fault()
 	switch {
 	case s.draining.Load():
 		return httperr.Unavailable("draining", "the gateway is shutting down", s.cfg.Retry)
 	case !s.broker.HealthyFor(nil):
 		return httperr.Unavailable("redis_unavailable", "the broker subscription is down", s.cfg.Retry)
+	case fault != nil:
+		return httperr.Unavailable("redis_misconfigured", "Redis refuses the gateway's commands ("+string(broker.ClassOf(fault))+"): fix the Redis ACL or configuration", s.cfg.Retry)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "connections": s.hub.count()})
 }

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ssegate/ssegate/internal/broker"
 )
 
 // latencyBuckets cover what a fan-out or delivery can take, from tens of
@@ -31,6 +33,7 @@ type Metrics struct {
 	Resubscriptions   prometheus.Counter     // ssegate_gateway_redis_resubscriptions_total
 	Backfilled        prometheus.Counter     // ssegate_gateway_backfilled_events_total
 	Topics            prometheus.Gauge       // ssegate_gateway_topics
+	RedisErrors       *prometheus.CounterVec // ssegate_gateway_redis_errors_total{class}
 }
 
 // NewMetrics creates the gateway's metrics and registers them with reg.
@@ -83,10 +86,12 @@ func NewMetrics(reg prometheus.Registerer, healthy func() bool) *Metrics {
 			Name: "ssegate_gateway_backfilled_events_total", Help: "Events recovered from history after a re-subscription."}),
 		Topics: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ssegate_gateway_topics", Help: "Topics this process is subscribed to."}),
+		RedisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ssegate_gateway_redis_errors_total", Help: "Redis reads that failed (new topic position, resume, backfill), by class: " + broker.ClassHelp}, []string{"class"}),
 	}
 	reg.MustRegister(m.Connections, m.ConnectionsOpened, m.ConnectionsClosed, m.Rejected, m.Received,
 		m.Delivered, m.Replayed, m.Resets, m.Evicted, m.QueueDropped, m.FanoutDuration, m.DeliveryLatency,
-		m.SubscriptionUp, m.Resubscriptions, m.Backfilled, m.Topics)
+		m.SubscriptionUp, m.Resubscriptions, m.Backfilled, m.Topics, m.RedisErrors)
 	m.initLabels()
 	return m
 }
@@ -105,9 +110,23 @@ func (m *Metrics) initLabels() {
 		{m.Received, []string{"envelope", "raw"}},
 		{m.Resets, []string{"trimmed", "malformed", "unknown_stream"}},
 		{m.Evicted, []string{"queue_full", "send_timeout"}},
+		{m.RedisErrors, classNames()},
 	} {
 		for _, v := range init.values {
 			init.vec.WithLabelValues(v)
 		}
 	}
 }
+
+// classNames are the class labels of ssegate_gateway_redis_errors_total.
+func classNames() []string {
+	var out []string
+	for _, c := range broker.Classes() {
+		out = append(out, string(c))
+	}
+	return out
+}
+
+// countRedisError counts a failed Redis read by class (the broker's
+// OnError).
+func (m *Metrics) countRedisError(c broker.Class) { m.RedisErrors.WithLabelValues(string(c)).Inc() }

@@ -27,7 +27,7 @@ var metricsContract = []struct {
 	{"ssegate_gateway_connections_rejected_total", dto.MetricType_COUNTER, "reason", []string{
 		"host_not_allowed", "origin_not_allowed", "invalid_query", "unknown_parameter", "invalid_topic", "reserved_topic", "headers_too_large",
 		"missing_token", "invalid_token", "forbidden_topic",
-		"draining", "redis_unavailable", "too_many_connections", "too_many_connections_from_ip", "connect_rate_exceeded", "internal"}},
+		"draining", "redis_unavailable", "redis_misconfigured", "too_many_connections", "too_many_connections_from_ip", "connect_rate_exceeded", "internal"}},
 	{"ssegate_gateway_events_received_total", dto.MetricType_COUNTER, "kind", []string{"envelope", "raw"}},
 	{"ssegate_gateway_events_delivered_total", dto.MetricType_COUNTER, "", nil},
 	{"ssegate_gateway_events_replayed_total", dto.MetricType_COUNTER, "", nil},
@@ -40,6 +40,8 @@ var metricsContract = []struct {
 	{"ssegate_gateway_redis_resubscriptions_total", dto.MetricType_COUNTER, "", nil},
 	{"ssegate_gateway_backfilled_events_total", dto.MetricType_COUNTER, "", nil},
 	{"ssegate_gateway_topics", dto.MetricType_GAUGE, "", nil},
+	{"ssegate_gateway_redis_errors_total", dto.MetricType_COUNTER, "class", []string{"connection", "timeout", "oom", "readonly", "busy", "loading",
+		"masterdown", "noreplicas", "clusterdown", "tryagain", "noperm", "wrongpass", "noscript", "other"}},
 }
 
 // metricsGather gathers reg or fails the test.
@@ -61,6 +63,7 @@ func metricsExercise(m *Metrics) {
 		"ssegate_gateway_events_received_total":      m.Received,
 		"ssegate_gateway_resets_sent_total":          m.Resets,
 		"ssegate_gateway_clients_evicted_total":      m.Evicted,
+		"ssegate_gateway_redis_errors_total":         m.RedisErrors,
 	}
 	for _, c := range metricsContract {
 		for _, v := range c.values {

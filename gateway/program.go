@@ -82,6 +82,9 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 		p.broker, p.close = rb, rb.Close
 	}
 	p.server = New(p.broker, cfg.Config)
+	if rb, ok := p.broker.(*redisbroker.Broker); ok {
+		rb.OnError(p.server.metrics.countRedisError)
+	}
 	p.echo = httpserver.NewEcho(cfg.HTTP)
 	p.server.Register(p.echo)
 	if err := mountWeb(p.echo); err != nil {

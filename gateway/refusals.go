@@ -41,7 +41,7 @@ func rejectedCodes() []string {
 		// The credential (internal/auth).
 		"missing_token", "invalid_token", "forbidden_topic",
 		// The gateway's state and limits.
-		"draining", "redis_unavailable", "too_many_connections", "too_many_connections_from_ip", "connect_rate_exceeded",
+		"draining", "redis_unavailable", "redis_misconfigured", "too_many_connections", "too_many_connections_from_ip", "connect_rate_exceeded",
 		// A failure nobody turned into an answer (a panic, an
 		// Authenticator's plain error): a 500.
 		"internal",

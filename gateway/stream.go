@@ -106,8 +106,7 @@ func (s *Server) subscribe(ctx context.Context, adm admission) (session, error) 
 		if ctx.Err() != nil {
 			return session{}, errClientLeft
 		}
-		s.log.Warn("subscribe failed", "topics", adm.topics, "err", err)
-		return session{}, errBrokerDown(s.cfg.Retry)
+		return session{}, s.acquireError(adm.topics, err)
 	}
 	cn := newConn(s.nextID(), adm.topics, s.cfg.QueueSize, func(n int) { s.metrics.QueueDropped.Add(float64(n)) })
 	cn.expires = adm.expires

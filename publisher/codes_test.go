@@ -11,7 +11,7 @@ import (
 // notValidation are the publisher's error codes that are not a refusal of
 // an invalid request, so they are no reason label of
 // ssegate_publisher_validation_failures_total.
-var notValidation = []string{"redis_unavailable"}
+var notValidation = []string{"redis_unavailable", "redis_misconfigured"}
 
 // TestValidationCodesComplete keeps validationCodes (the reason labels
 // created at 0 from start-up) in step with the codes this package answers:

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/httperr"
 )
 
@@ -17,7 +18,7 @@ type Metrics struct {
 	ValidationFailures *prometheus.CounterVec   // ssegate_publisher_validation_failures_total{reason}
 	Duration           *prometheus.HistogramVec // ssegate_publisher_publish_duration_seconds{phase}
 	IdempotentReplays  prometheus.Counter       // ssegate_publisher_idempotent_replays_total
-	RedisErrors        prometheus.Counter       // ssegate_publisher_redis_errors_total
+	RedisErrors        *prometheus.CounterVec   // ssegate_publisher_redis_errors_total{class}
 	Published          *prometheus.CounterVec   // ssegate_publisher_events_published_total{endpoint}
 
 	validation map[string]bool // validationCodes as a set
@@ -39,8 +40,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"phase"}),
 		IdempotentReplays: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ssegate_publisher_idempotent_replays_total", Help: "Requests answered from an earlier request with the same Idempotency-Key."}),
-		RedisErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "ssegate_publisher_redis_errors_total", Help: "Broker calls that failed."}),
+		RedisErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ssegate_publisher_redis_errors_total", Help: "Redis commands that failed (publishes, readiness pings), by class: " + broker.ClassHelp}, []string{"class"}),
 		Published: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "ssegate_publisher_events_published_total", Help: "Events appended to history and published, by endpoint."}, []string{"endpoint"}),
 	}
@@ -54,6 +55,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.Duration.WithLabelValues(phase)
 	}
 	m.validation = make(map[string]bool)
+	for _, c := range broker.Classes() {
+		m.RedisErrors.WithLabelValues(string(c))
+	}
 	for _, code := range validationCodes() {
 		m.ValidationFailures.WithLabelValues(code)
 		m.validation[code] = true
@@ -74,6 +78,10 @@ func (s *Server) countRefusal(c echo.Context, answer *httperr.Error) {
 		s.metrics.ValidationFailures.WithLabelValues(answer.Code).Inc()
 	}
 }
+
+// countRedisError counts a failed Redis command by class (the broker's
+// OnError).
+func (m *Metrics) countRedisError(c broker.Class) { m.RedisErrors.WithLabelValues(string(c)).Inc() }
 
 // validationCodes are the error codes of the requests the publisher refuses
 // as invalid, each a reason label of ssegate_publisher_validation_failures_total

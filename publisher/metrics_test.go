@@ -26,7 +26,7 @@ var metricsContract = []struct {
 	{"ssegate_publisher_validation_failures_total", dto.MetricType_COUNTER, []string{"reason"}},
 	{"ssegate_publisher_publish_duration_seconds", dto.MetricType_HISTOGRAM, []string{"phase"}},
 	{"ssegate_publisher_idempotent_replays_total", dto.MetricType_COUNTER, nil},
-	{"ssegate_publisher_redis_errors_total", dto.MetricType_COUNTER, nil},
+	{"ssegate_publisher_redis_errors_total", dto.MetricType_COUNTER, []string{"class"}},
 	{"ssegate_publisher_events_published_total", dto.MetricType_COUNTER, []string{"endpoint"}},
 }
 
@@ -119,7 +119,7 @@ func TestMetricsCountTraffic(t *testing.T) {
 		{"ssegate_publisher_validation_failures_total", map[string]string{"reason": "idempotency_key_reused"}, 1},
 		{"ssegate_publisher_requests_total", map[string]string{"endpoint": "/v1/events", "code": "422"}, 1},
 		{"ssegate_publisher_idempotent_replays_total", nil, 1},
-		{"ssegate_publisher_redis_errors_total", nil, 0},
+		{"ssegate_publisher_redis_errors_total", map[string]string{"class": "oom"}, 0},
 		// Every request that reached the broker call observes both phases.
 		{"ssegate_publisher_publish_duration_seconds", map[string]string{"phase": "validate"}, 5},
 		{"ssegate_publisher_publish_duration_seconds", map[string]string{"phase": "redis"}, 5},
@@ -181,7 +181,7 @@ func TestMetricsFixedLabelValuesExistFromStart(t *testing.T) {
 		{"ssegate_publisher_publish_duration_seconds", map[string]string{"phase": "validate"}},
 		{"ssegate_publisher_publish_duration_seconds", map[string]string{"phase": "redis"}},
 		{"ssegate_publisher_idempotent_replays_total", nil},
-		{"ssegate_publisher_redis_errors_total", nil},
+		{"ssegate_publisher_redis_errors_total", map[string]string{"class": "noperm"}},
 	} {
 		if got, ok := metricsValue(mfs, tc.name, tc.labels); !ok || got != 0 {
 			t.Errorf("%s%v = %v (found %v), want a series at 0", tc.name, tc.labels, got, ok)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/broker/redisbroker"
-	"github.com/ssegate/ssegate/internal/httperr"
 	"github.com/ssegate/ssegate/internal/httpserver"
 )
 
@@ -61,6 +60,7 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 	}
 	p := &Program{cfg: cfg, broker: rb}
 	p.server = New(rb, cfg.Config)
+	rb.OnError(p.server.metrics.countRedisError)
 	p.echo = httpserver.NewEcho(cfg.HTTP)
 	p.server.Register(p.echo)
 	p.echo.GET("/healthz", func(c echo.Context) error {
@@ -70,7 +70,7 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
 		if err := p.server.Ready(ctx); err != nil {
-			return httperr.Unavailable("redis_unavailable", "Redis does not answer", cfg.Config.RetryAfter+time.Second)
+			return readyError(err, cfg.Config.RetryAfter+time.Second)
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})

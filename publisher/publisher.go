@@ -280,13 +280,8 @@ func (s *Server) publish(c echo.Context, endpoint string, start time.Time, req b
 	switch {
 	case errors.Is(err, broker.ErrIdempotencyConflict):
 		return httperr.New(http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used for a different event")
-	case errors.Is(err, broker.ErrUnavailable):
-		s.metrics.RedisErrors.Inc()
-		s.log.Warn("publish failed: broker unavailable", "req", requestid.Of(c), "topic", req.Topic, "err", err)
-		return httperr.Unavailable("redis_unavailable", "the event broker is unavailable; the event was not confirmed: retry later with the same Idempotency-Key", s.cfg.RetryAfter)
 	case err != nil:
-		s.metrics.RedisErrors.Inc()
-		return fmt.Errorf("publish to %q: %w", req.Topic, err)
+		return brokerError(req.Topic, err, s.cfg.RetryAfter)
 	}
 	body := response{ID: res.ID.String(), Topic: req.Topic, Receivers: res.Receivers}
 	if res.Replayed {

@@ -102,6 +102,9 @@ func (b *Broker) Healthy() bool {
 // HealthyFor is Healthy: every topic lives in this process.
 func (b *Broker) HealthyFor([]string) bool { return b.Healthy() }
 
+// Fault is always nil: nothing in-process can be misconfigured.
+func (b *Broker) Fault() error { return nil }
+
 // Ping always succeeds.
 func (b *Broker) Ping(context.Context) error { return nil }
 

@@ -33,6 +33,7 @@ type Broker struct {
 	hist    broker.HistoryConfig
 	publish *rueidis.Lua
 	page    *rueidis.Lua
+	faults  *faults // classes, counts and logs failed commands
 
 	subs *subscriber
 
@@ -62,7 +63,7 @@ func New(opts Options) (*Broker, error) {
 	if hist.MaxLen <= 0 {
 		hist.MaxLen = broker.DefaultHistory().MaxLen
 	}
-	b := &Broker{log: log, sharded: opts.Sharded, access: opts.Access, hist: hist}
+	b := &Broker{log: log, sharded: opts.Sharded, access: opts.Access, hist: hist, faults: newFaults(log)}
 	b.publish, b.page = newScripts()
 	b.subs = newSubscriber(opts.Sharded, log)
 	c, err := b.dial(context.Background(), co)
@@ -103,7 +104,7 @@ func (b *Broker) cmd() (rueidis.Client, error) {
 	if c := b.conns.Load(); c != nil {
 		return c.cmd, nil
 	}
-	return nil, fmt.Errorf("redis: %w: %w", broker.ErrUnavailable, errNotConnected)
+	return nil, b.faults.failed("connect", errNotConnected)
 }
 
 // ClientOption turns a URL (and optional Sentinel master set) into rueidis

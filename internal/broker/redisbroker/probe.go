@@ -30,7 +30,7 @@ const (
 // Sentinel the master also needs +role, with a database other than 0
 // +select.
 const (
-	PublisherACL = "-@all +ping +cluster|slots +evalsha +eval +get +set +xadd +xtrim +publish +spublish ~ssegate:* &*"
+	PublisherACL = "-@all +ping +cluster|slots +evalsha +eval +time +get +exists +set +xadd +xtrim +publish +spublish ~ssegate:* &*"
 	GatewayACL   = "-@all +ping +cluster|slots +evalsha +eval +time +exists +xinfo|stream +xrange +subscribe +unsubscribe +ssubscribe +sunsubscribe ~ssegate:* &*"
 )
 
@@ -57,7 +57,7 @@ local function try(name, ...)
   local r = redis.pcall(...)
   if type(r) == 'table' and r.err then
     local e = r.err
-    if (string.find(e, 'NOPERM', 1, true) or string.find(e, "can't", 1, true))
+    if (string.find(e, 'NOPERM', 1, true) or string.find(e, 'user executing the script', 1, true))
        and not string.find(e, 'channel', 1, true) then
       table.insert(denied, '+' .. name)
     end
@@ -70,7 +70,9 @@ if ARGV[1] == '1' then
   try('xrange', 'XRANGE', KEYS[1], '-', '+', 'COUNT', '1')
 end
 if ARGV[2] == '1' then
+  try('time', 'TIME')
   try('get', 'GET', KEYS[1])
+  try('exists', 'EXISTS', KEYS[1])
   try('set', 'SET', KEYS[1], '1', 'XX')
   try('xadd', 'XADD', KEYS[1], 'NOMKSTREAM', 'MAXLEN', '0', '*', 'p', '1')
   try('xtrim', 'XTRIM', KEYS[1], 'MAXLEN', '0')

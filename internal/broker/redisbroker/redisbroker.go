@@ -70,22 +70,40 @@ func (b *Broker) exec(ctx context.Context, script *rueidis.Lua, keys, args []str
 	}
 	reply, err := script.Exec(ctx, cmd, keys, args).ToArray()
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, b.faults.failed("script", err)
 	}
+	b.faults.succeeded()
 	return reply, nil
 }
 
-// Ping checks that commands reach Redis.
+// Ping checks that commands reach Redis (readiness). While a configuration
+// fault is remembered (Fault) it returns that fault, whether PING works
+// (the commands ssegate needs are refused) or not.
 func (b *Broker) Ping(ctx context.Context) error {
 	cmd, err := b.cmd()
 	if err != nil {
 		return err
 	}
-	if err := cmd.Do(ctx, cmd.B().Ping().Build()).Error(); err != nil {
-		return unavailable(err)
+	err = cmd.Do(ctx, cmd.B().Ping().Build()).Error()
+	if err != nil {
+		err = b.faults.failed("ping", err)
 	}
-	return nil
+	if fault := b.Fault(); fault != nil {
+		return fault // the more precise answer: not ready either way
+	}
+	return err
 }
+
+// OnError makes fn be called with the class of every failed command
+// (publish, history read, readiness ping) from now on: the services count
+// it in ssegate_<service>_redis_errors_total{class}. Their metrics are made
+// after the broker, hence a setter; it is safe for concurrent use.
+func (b *Broker) OnError(fn func(broker.Class)) { b.faults.observe.Store(&fn) }
+
+// Fault returns the last configuration fault (NOPERM, WRONGPASS, NOSCRIPT:
+// it wraps broker.ErrMisconfigured) until a later command succeeds or
+// faultHold passes, else nil. Readiness fails while it is set.
+func (b *Broker) Fault() error { return b.faults.current() }
 
 // Publish appends req to its topic's history and publishes it.
 func (b *Broker) Publish(ctx context.Context, req broker.PublishRequest) (broker.PublishResult, error) {
@@ -337,36 +355,3 @@ func (b *Broker) Healthy() bool { return b.subs.healthy() }
 // pub/sub on a cluster, whether the shards owning them are reachable (for
 // no topics, whether any needed shard is); otherwise the same as Healthy.
 func (b *Broker) HealthyFor(topics []string) bool { return b.subs.healthyFor(topics) }
-
-// unavailable wraps err from a Redis call, marking it broker.ErrUnavailable
-// when a retry may succeed: the connection failed or timed out (no
-// RedisError at all), the cluster is down or reconfiguring (CLUSTERDOWN,
-// TRYAGAIN), a slot moved more often than the client follows (MOVED, ASK),
-// a failover is under way (READONLY from a demoted primary, MASTERDOWN,
-// LOADING), or a script is busy. Anything else (a wrong type, a script
-// error) is a fault a retry would repeat.
-func unavailable(err error) error {
-	if transient(err) {
-		return fmt.Errorf("redis: %w", errors.Join(broker.ErrUnavailable, err))
-	}
-	return fmt.Errorf("redis: %w", err)
-}
-
-func transient(err error) bool {
-	var redisErr *rueidis.RedisError
-	if !errors.As(err, &redisErr) {
-		return true // network, timeout, context, closing client
-	}
-	if _, ok := redisErr.IsRedirect(); ok || redisErr.IsTryAgain() || redisErr.IsClusterDown() || redisErr.IsLoading() {
-		return true
-	}
-	msg := redisErr.Error()
-	code, _, _ := strings.Cut(msg, " ")
-	switch code {
-	case "LOADING", "READONLY", "MASTERDOWN", "NOREPLICAS", "BUSY", "CLUSTERDOWN", "TRYAGAIN", "MOVED", "ASK":
-		return true
-	}
-	// A write inside a script on a demoted primary: "ERR Error running
-	// script ...: READONLY You can't write against a read only replica".
-	return strings.Contains(msg, "READONLY You can't write")
-}

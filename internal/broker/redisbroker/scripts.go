@@ -23,7 +23,22 @@ import "github.com/redis/rueidis"
 // 5 MAXLEN, 6 max age in ms for age trimming ("" = none), 7 "1" for SPUBLISH,
 // 8 idempotency TTL seconds ("0" = no key), 9 request fingerprint.
 // Returns {"ok", id, receivers} or {"replay", "<id> <receivers> <fingerprint>"}.
+//
+// Redis does not roll a script back: a write refused after XADD (an ACL
+// without PUBLISH, or without the channel) would leave the event in history
+// but unpublished and the request answered as failed. So on Redis 7+
+// (redis.acl_check_cmd) the script first checks every command it may run
+// and refuses with NOPERM before writing anything.
 const publishSource = `
+if redis.acl_check_cmd then
+  local pub = 'PUBLISH'
+  if ARGV[7] == '1' then pub = 'SPUBLISH' end
+  if not (redis.acl_check_cmd('XADD', KEYS[1], '*', 'e', '') and redis.acl_check_cmd(pub, ARGV[1], '')
+      and (ARGV[6] == '' or redis.acl_check_cmd('XTRIM', KEYS[1], 'MINID', '0'))
+      and (ARGV[8] == '0' or redis.acl_check_cmd('SET', KEYS[2], '', 'EX', '1'))) then
+    return redis.error_reply('NOPERM the redis user may not run every command of a publish (XADD, XTRIM, PUBLISH or SPUBLISH, SET) on this topic: nothing was written')
+  end
+end
 if ARGV[8] ~= '0' then
   local prev = redis.call('GET', KEYS[2])
   if prev then return {'replay', prev} end

@@ -35,9 +35,10 @@ const Prefix = "ssegate_"
 
 // AllowedLabels returns the label names ssegate's metrics may use. Each has
 // a small, fixed set of values chosen by the code (a reason, a kind, a route
-// pattern, a status code, an endpoint, a phase), never by a client.
+// pattern, a status code, an endpoint, a phase, a Redis error class), never
+// by a client.
 func AllowedLabels() []string {
-	return []string{"reason", "kind", "route", "code", "endpoint", "phase"}
+	return []string{"reason", "kind", "route", "code", "endpoint", "phase", "class"}
 }
 
 // Options select the optional checks of Check.
