@@ -301,4 +301,3 @@ func produceDown(t *testing.T, r *errorRig) func() {
 	harness.WaitHTTP(t, r.gw.URL+"/readyz", http.StatusServiceUnavailable)
 	return nil
 }
-
