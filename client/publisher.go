@@ -149,8 +149,11 @@ func (p *Publisher) attempt(ctx context.Context, target string, body []byte, key
 	}
 	var res Result
 	dec := json.NewDecoder(io.LimitReader(resp.Body, maxErrorBody))
-	if err := dec.Decode(&res); err != nil || res.ID == "" {
-		return Result{}, fmt.Errorf("client: publish answer %d is not {\"id\",…}: %v", resp.StatusCode, err)
+	if err := dec.Decode(&res); err != nil {
+		return Result{}, fmt.Errorf("client: publish answer %d is not {\"id\",…}: %w", resp.StatusCode, err)
+	}
+	if res.ID == "" {
+		return Result{}, fmt.Errorf("client: publish answer %d has no id", resp.StatusCode)
 	}
 	res.Replayed = strings.EqualFold(resp.Header.Get("Idempotent-Replayed"), "true")
 	return res, nil

@@ -36,6 +36,12 @@ type backfill struct {
 
 // refill holds topic's live messages from this instant and makes sure a
 // backfill reads history until nothing is missing.
+//
+// The backfill's context is a fresh one on purpose: the backfill belongs
+// to the topic, not to whoever noticed the gap (a setup, an ending
+// backfill, the broker's resubscription); the feed cancels it (stop).
+//
+//nolint:contextcheck // a fresh context on purpose, see above
 func (f *feed) refill(topic string) {
 	gen, ok := f.hub.hold(topic)
 	if !ok {

@@ -340,7 +340,10 @@ func TestFeedRunStopsWhatItStarted(t *testing.T) {
 	go func() { done <- f.run(ctx) }()
 	cancel()
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("run did not return: the backfill it started outlived it")
 	}

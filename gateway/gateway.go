@@ -204,11 +204,11 @@ func New(b Broker, cfg Config) *Server {
 		case errors.Is(err, errors.ErrUnsupported):
 			// Not Linux (pool_other.go): the portable path, as with
 			// Writers < 0. Worth a line only when writers were asked for.
-			level := slog.LevelDebug
+			log := s.log.Debug
 			if cfg.Writers > 0 {
-				level = slog.LevelInfo
+				log = s.log.Info
 			}
-			s.log.Log(context.Background(), level, "pooled writer is Linux-only; using goroutine-per-stream", "writers", cfg.Writers)
+			log("pooled writer is Linux-only; using goroutine-per-stream", "writers", cfg.Writers)
 		case err != nil:
 			s.log.Warn("writer pool unavailable; streams keep their own goroutines", "err", err)
 		default:

@@ -673,7 +673,9 @@ func TestStreamOverTLSIsNotPooled(t *testing.T) {
 		s.Close(context.Background())
 		ts.Close()
 		cancel()
-		<-runDone
+		if err := <-runDone; err != nil {
+			t.Errorf("Run: %v", err)
+		}
 	})
 	sctx, stop := context.WithCancel(context.Background())
 	defer stop()

@@ -171,7 +171,8 @@ func (p *Program) awaitBroker(ctx context.Context) {
 // within the grace period.
 func (p *Program) Run(ctx context.Context, ln net.Listener) error {
 	defer p.close()
-	runCtx, stopRun := context.WithCancel(context.Background())
+	// The server runs past ctx's end: the streams drain first (stopRun).
+	runCtx, stopRun := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRun()
 	var wg sync.WaitGroup
 	var runErr error

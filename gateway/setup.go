@@ -55,6 +55,13 @@ func (f *feed) acquire(ctx context.Context, topics []string) error {
 
 // take references every topic and starts one setup for those that are new.
 // It returns the topics' states, whose ready the caller waits for.
+//
+// The setup's context is a fresh one on purpose: the subscription belongs
+// to the topics, not to the request that asked first. When that client
+// leaves, the setup goes on for the others; the subscribe timeout bounds
+// it, and the feed cancels it when the last client leaves or run ends.
+//
+//nolint:contextcheck // a fresh context on purpose, see above
 func (f *feed) take(topics []string) []*feedTopic {
 	var su *setup // made for the first new topic
 	waits := make([]*feedTopic, 0, len(topics))

@@ -196,11 +196,11 @@ func TestCheckJSON(t *testing.T) {
 			switch {
 			case tc.want == nil && err != nil:
 				t.Fatalf("refused: %v", err)
-			case tc.want == errSyntax && err == nil:
+			case errors.Is(tc.want, errSyntax) && err == nil:
 				t.Fatal("accepted, want a syntax error")
-			case tc.want == errSyntax && (errors.Is(err, errDuplicateKey) || errors.Is(err, errTooDeep) || errors.Is(err, errTrailing)):
+			case errors.Is(tc.want, errSyntax) && (errors.Is(err, errDuplicateKey) || errors.Is(err, errTooDeep) || errors.Is(err, errTrailing)):
 				t.Fatalf("error %v, want a plain syntax error", err)
-			case tc.want != nil && tc.want != errSyntax && !errors.Is(err, tc.want):
+			case tc.want != nil && !errors.Is(tc.want, errSyntax) && !errors.Is(err, tc.want):
 				t.Fatalf("error %v, want %v", err, tc.want)
 			}
 		})

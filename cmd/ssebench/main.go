@@ -69,6 +69,31 @@ func parseFlags(args []string, stderr io.Writer) (cfg loadgen.Config, asJSON, qu
 	mode := fs.String("mode", string(cfg.Mode), "stream (publish and measure) or idle (hold connections, measure memory)")
 	pids := fs.String("pids", "", "comma-separated gateway PIDs whose RSS and CPU are sampled from /proc")
 	metrics := fs.String("metrics-url", "", "comma-separated gateway /metrics URLs to scrape")
+	bindConfig(fs, &cfg)
+	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fs.BoolVar(&quiet, "quiet", false, "no progress line on stderr")
+	if err := fs.Parse(args); err != nil {
+		return cfg, false, false, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, false, false, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	cfg.Mode = loadgen.Mode(*mode)
+	cfg.GatewayURLs = splitList(*urls)
+	cfg.MetricsURLs = splitList(*metrics)
+	for _, s := range splitList(*pids) {
+		pid, err := strconv.Atoi(s)
+		if err != nil {
+			return cfg, false, false, fmt.Errorf("-pids %q: %w", s, err)
+		}
+		cfg.PIDs = append(cfg.PIDs, pid)
+	}
+	return cfg, asJSON, quiet, nil
+}
+
+// bindConfig declares the flags that set cfg's fields directly; cfg holds
+// their defaults.
+func bindConfig(fs *flag.FlagSet, cfg *loadgen.Config) {
 	fs.IntVar(&cfg.Conns, "conns", cfg.Conns, "number of SSE connections")
 	fs.IntVar(&cfg.MaxConns, "max-conns", cfg.MaxConns, "hard cap on -conns")
 	fs.IntVar(&cfg.Topics, "topics", cfg.Topics, "number of topics (prefix0 … prefixK-1)")
@@ -89,25 +114,6 @@ func parseFlags(args []string, stderr io.Writer) (cfg loadgen.Config, asJSON, qu
 	fs.IntVar(&cfg.ConnsPerAddr, "conns-per-addr", cfg.ConnsPerAddr, "connections per source address 127.0.0.2, 127.0.0.3, … (0: kernel's choice)")
 	fs.IntVar(&cfg.Readers, "readers", cfg.Readers, "epoll reader goroutines")
 	fs.DurationVar(&cfg.ProgressInterval, "progress-interval", cfg.ProgressInterval, "progress line interval")
-	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
-	fs.BoolVar(&quiet, "quiet", false, "no progress line on stderr")
-	if err := fs.Parse(args); err != nil {
-		return cfg, false, false, err
-	}
-	if fs.NArg() > 0 {
-		return cfg, false, false, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	cfg.Mode = loadgen.Mode(*mode)
-	cfg.GatewayURLs = splitList(*urls)
-	cfg.MetricsURLs = splitList(*metrics)
-	for _, s := range splitList(*pids) {
-		pid, err := strconv.Atoi(s)
-		if err != nil {
-			return cfg, false, false, fmt.Errorf("-pids %q: %w", s, err)
-		}
-		cfg.PIDs = append(cfg.PIDs, pid)
-	}
-	return cfg, asJSON, quiet, nil
 }
 
 func splitList(s string) []string {

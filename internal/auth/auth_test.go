@@ -378,7 +378,7 @@ func TestSettings(t *testing.T) {
 			switch {
 			case tt.pubErr == nil && err != nil:
 				t.Errorf("Publisher: %v", err)
-			case tt.pubErr == errAny && err == nil, tt.pubErr != nil && tt.pubErr != errAny && !errors.Is(err, tt.pubErr):
+			case errors.Is(tt.pubErr, errAny) && err == nil, tt.pubErr != nil && !errors.Is(tt.pubErr, errAny) && !errors.Is(err, tt.pubErr):
 				t.Errorf("Publisher = %v, want %v", err, tt.pubErr)
 			}
 			if tt.s.SubscribeAuth == "" && tt.name != "short secret" {

@@ -167,7 +167,9 @@ func requestMetrics(reg prometheus.Registerer, streams []string) echo.Middleware
 // contexts are cancelled and the remaining connections closed. It returns
 // once the server has stopped.
 func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, opts Options, grace time.Duration, beforeShutdown func(context.Context)) error {
-	baseCtx, cancelRequests := context.WithCancel(context.Background())
+	// Requests outlive ctx: its end starts the shutdown, and in-flight
+	// requests get the grace period; cancelRequests ends them.
+	baseCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelRequests()
 	srv := &http.Server{
 		Handler:           e,
@@ -200,7 +202,7 @@ func Serve(ctx context.Context, e *echo.Echo, ln net.Listener, opts Options, gra
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace) // ctx has ended
 	defer cancel()
 	// Stop accepting first: a new connection is refused rather than answered
 	// 503 while draining, because a browser's EventSource retries a refused

@@ -32,12 +32,12 @@ func TestCheckLoopbackURL(t *testing.T) {
 		t.Run(tc.url, func(t *testing.T) {
 			t.Parallel()
 			err := CheckLoopbackURL(tc.url)
-			switch tc.want {
-			case nil:
+			switch {
+			case tc.want == nil:
 				if err != nil {
 					t.Fatalf("unexpected error %v", err)
 				}
-			case errAny:
+			case errors.Is(tc.want, errAny):
 				if err == nil {
 					t.Fatal("no error")
 				}

@@ -155,9 +155,12 @@ func (p *process) waitReady(ctx context.Context, r *testproc.Process) error {
 		}
 		select {
 		case <-r.Done():
-			return fmt.Errorf("redis-server on %s exited during start: %v (see %s)", p.addr(), r.Err(), p.logPath)
+			if err := r.Err(); err != nil {
+				return fmt.Errorf("redis-server on %s exited during start: %w (see %s)", p.addr(), err, p.logPath)
+			}
+			return fmt.Errorf("redis-server on %s exited during start (see %s)", p.addr(), p.logPath)
 		case <-ctx.Done():
-			return fmt.Errorf("redis-server on %s not ready: %w (last: %v)", p.addr(), ctx.Err(), lastErr)
+			return fmt.Errorf("redis-server on %s not ready: %w (last: %w)", p.addr(), ctx.Err(), lastErr)
 		case <-tick.C:
 		}
 	}

@@ -124,8 +124,11 @@ func publishSpool(client *http.Client, baseURL string, s spool) (spool, error) {
 	var out struct {
 		ID string `json:"id"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil || out.ID == "" {
-		return s, fmt.Errorf("publish %s: bad answer %s: %v", s.Detail, raw, err)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return s, fmt.Errorf("publish %s: bad answer %s: %w", s.Detail, raw, err)
+	}
+	if out.ID == "" {
+		return s, fmt.Errorf("publish %s: bad answer %s: no id", s.Detail, raw)
 	}
 	s.ID = out.ID
 	return s, nil

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -717,7 +718,7 @@ func slowloris(baseURL string, timeout time.Duration) string {
 		_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 		n, err := c.Read(buf)
 		answer = append(answer, buf[:n]...)
-		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		if ne := net.Error(nil); errors.As(err, &ne) && ne.Timeout() {
 			continue
 		}
 		if err == nil {

@@ -233,8 +233,11 @@ func publishOnce(ctx context.Context, client *http.Client, baseURL, topic string
 	var out struct {
 		ID string `json:"id"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil || out.ID == "" {
-		return "", fmt.Errorf("publish answer %q: %v", raw, err)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return "", fmt.Errorf("publish answer %q: %w", raw, err)
+	}
+	if out.ID == "" {
+		return "", fmt.Errorf("publish answer %q: no id", raw)
 	}
 	return out.ID, nil
 }

@@ -1,6 +1,7 @@
 package hardening
 
 import (
+	"errors"
 	"net/http"
 	"os/exec"
 	"path/filepath"
@@ -63,7 +64,7 @@ func configRefusedAtStart(t *testing.T, dir string) {
 // log lines, exactly the line "<bin>: <fix…>".
 func wantOneLine(t *testing.T, bin, stderr string, err error, want string) {
 	t.Helper()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
+	if ee := (*exec.ExitError)(nil); !errors.As(err, &ee) || ee.ExitCode() == 0 {
 		t.Fatalf("exit: %v, want a non-zero status; stderr:\n%s", err, stderr)
 	}
 	var plain []string

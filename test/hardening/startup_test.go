@@ -3,6 +3,7 @@ package hardening
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -79,7 +80,7 @@ func insecureStartupRefused(t *testing.T, dir string) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			stderr, err := run(t, tt.bin, tt.env...)
-			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+			if ee := (*exec.ExitError)(nil); !errors.As(err, &ee) || ee.ExitCode() != 2 {
 				t.Fatalf("exit: %v, want status 2; stderr:\n%s", err, stderr)
 			}
 			if !strings.Contains(stderr, tt.want) {

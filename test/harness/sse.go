@@ -41,63 +41,83 @@ func ReadEvents(r io.Reader, h Handler) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	sc.Split(scanLines)
-	var data strings.Builder
-	var name, id, retry, lastID string
-	hasData, hasID, first := false, false, true
+	p := &eventParser{h: h}
+	first := true
 	for sc.Scan() {
 		line := sc.Text()
 		if first {
 			line, first = strings.TrimPrefix(line, "\uFEFF"), false
 		}
-		if line == "" {
-			lastID = id
-			if h.Dispatch != nil {
-				h.Dispatch(lastID)
-			}
-			if hasID && !hasData && h.Position != nil {
-				h.Position(id)
-			}
-			if hasData && h.Event != nil {
-				ev := Event{Name: name, Data: strings.TrimSuffix(data.String(), "\n"), Retry: retry}
-				if ev.Name == "" {
-					ev.Name = "message"
-				}
-				if hasID {
-					ev.ID = id
-				}
-				h.Event(ev)
-			}
-			data.Reset()
-			name, hasData, hasID = "", false, false
-			continue
-		}
-		if c, ok := strings.CutPrefix(line, ":"); ok {
-			if h.Comment != nil {
-				h.Comment(strings.TrimPrefix(c, " "))
-			}
-			continue
-		}
-		field, value, _ := strings.Cut(line, ":")
-		value = strings.TrimPrefix(value, " ")
-		switch field {
-		case "data":
-			data.WriteString(value)
-			data.WriteByte('\n')
-			hasData = true
-		case "event":
-			name = value
-		case "id":
-			if !strings.ContainsRune(value, 0) {
-				id, hasID = value, true
-			}
-		case "retry":
-			retry = value
-		}
+		p.line(line)
 	}
 	if err := sc.Err(); err != nil {
 		return err
 	}
 	return io.EOF
+}
+
+// eventParser is ReadEvents' state between lines: the frame being read
+// and the retry value, which lasts across frames.
+type eventParser struct {
+	h               Handler
+	data            strings.Builder
+	name, id, retry string
+	hasData, hasID  bool
+}
+
+// line interprets one line: a blank line dispatches the frame, a line
+// starting with a colon is a comment, any other line is a field.
+func (p *eventParser) line(line string) {
+	if line == "" {
+		p.dispatch()
+		return
+	}
+	if c, ok := strings.CutPrefix(line, ":"); ok {
+		if p.h.Comment != nil {
+			p.h.Comment(strings.TrimPrefix(c, " "))
+		}
+		return
+	}
+	field, value, _ := strings.Cut(line, ":")
+	value = strings.TrimPrefix(value, " ")
+	switch field {
+	case "data":
+		p.data.WriteString(value)
+		p.data.WriteByte('\n')
+		p.hasData = true
+	case "event":
+		p.name = value
+	case "id":
+		if !strings.ContainsRune(value, 0) {
+			p.id, p.hasID = value, true
+		}
+	case "retry":
+		p.retry = value
+	}
+}
+
+// dispatch ends a frame: the id becomes the last event ID (it lasts
+// across frames), the frame's data, if any, an event.
+func (p *eventParser) dispatch() {
+	h := p.h
+	if h.Dispatch != nil {
+		h.Dispatch(p.id)
+	}
+	if p.hasID && !p.hasData && h.Position != nil {
+		h.Position(p.id)
+	}
+	if p.hasData && h.Event != nil {
+		ev := Event{Name: p.name, Data: strings.TrimSuffix(p.data.String(), "\n"), Retry: p.retry}
+		if ev.Name == "" {
+			ev.Name = "message"
+		}
+		if p.hasID {
+			ev.ID = p.id
+		}
+		h.Event(ev)
+	}
+	p.data.Reset()
+	p.name, p.hasData, p.hasID = "", false, false
 }
 
 // scanLines splits an event stream into lines ended by CRLF, LF or a lone

@@ -151,8 +151,11 @@ func (p *pub) post(ctx context.Context, ev payload, headers ...string) (id strin
 	var out struct {
 		ID string `json:"id"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil || out.ID == "" {
-		return "", resp.StatusCode, fmt.Errorf("publish answer %s: %v", raw, err)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return "", resp.StatusCode, fmt.Errorf("publish answer %s: %w", raw, err)
+	}
+	if out.ID == "" {
+		return "", resp.StatusCode, fmt.Errorf("publish answer %s: no id", raw)
 	}
 	return out.ID, resp.StatusCode, nil
 }

@@ -138,7 +138,10 @@ func (p *proxy) waitReady() error {
 		last = err
 		select {
 		case <-p.proc.Done():
-			return fmt.Errorf("nginx exited during start: %v", p.proc.Err())
+			if err := p.proc.Err(); err != nil {
+				return fmt.Errorf("nginx exited during start: %w", err)
+			}
+			return errors.New("nginx exited during start")
 		case <-deadline.C:
 			return fmt.Errorf("nginx not ready within %v: %w", startTimeout, last)
 		case <-tick.C:

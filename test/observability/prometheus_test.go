@@ -156,9 +156,9 @@ func (p *prometheusServer) waitReady(timeout time.Duration) error {
 		last = err
 		select {
 		case <-p.proc.Done():
-			return fmt.Errorf("prometheus exited during start (last: %v)", last)
+			return fmt.Errorf("prometheus exited during start (last: %w)", last)
 		case <-deadline.C:
-			return fmt.Errorf("prometheus not ready within %v (last: %v)", timeout, last)
+			return fmt.Errorf("prometheus not ready within %v (last: %w)", timeout, last)
 		case <-tick.C:
 		}
 	}

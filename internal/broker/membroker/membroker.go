@@ -116,13 +116,8 @@ func (b *Broker) Publish(_ context.Context, req broker.PublishRequest) (broker.P
 	now := b.now()
 	idemKey := req.Topic + "\x00" + req.IdempotencyKey
 	if req.IdempotencyKey != "" {
-		if rec, ok := b.idem[idemKey]; ok && now.Before(rec.expires) {
-			if rec.fingerprint != req.Fingerprint {
-				return broker.PublishResult{}, broker.ErrIdempotencyConflict
-			}
-			res := rec.result
-			res.Replayed = true
-			return res, nil
+		if res, ok, err := b.replay(idemKey, req.Fingerprint, now); ok {
+			return res, err
 		}
 	}
 	s := b.streams[req.Topic]
@@ -144,18 +139,42 @@ func (b *Broker) Publish(_ context.Context, req broker.PublishRequest) (broker.P
 		b.sink.Message(req.Topic, envelope.Append(nil, id, req.AcceptedAt, req.Event, req.Data))
 	}
 	if req.IdempotencyKey != "" {
-		b.idem[idemKey] = idemRecord{result: res, fingerprint: req.Fingerprint, expires: now.Add(b.cfg.IdempotencyTTL)}
-		b.keyed++
-		if b.keyed >= 1024 {
-			b.keyed = 0
-			for k, rec := range b.idem {
-				if !now.Before(rec.expires) {
-					delete(b.idem, k)
-				}
-			}
-		}
+		b.remember(idemKey, idemRecord{result: res, fingerprint: req.Fingerprint, expires: now.Add(b.cfg.IdempotencyTTL)}, now)
 	}
 	return res, nil
+}
+
+// replay answers a publish whose idempotency key (idemKey) is still
+// remembered: its first result again, or a conflict when the request
+// differs (fingerprint). ok is false when the key is new or expired.
+// b.mu is held.
+func (b *Broker) replay(idemKey, fingerprint string, now time.Time) (res broker.PublishResult, ok bool, err error) {
+	rec, found := b.idem[idemKey]
+	if !found || !now.Before(rec.expires) {
+		return broker.PublishResult{}, false, nil
+	}
+	if rec.fingerprint != fingerprint {
+		return broker.PublishResult{}, true, broker.ErrIdempotencyConflict
+	}
+	res = rec.result
+	res.Replayed = true
+	return res, true, nil
+}
+
+// remember keeps rec for idemKey and, every 1024 keys, forgets the
+// expired ones. b.mu is held.
+func (b *Broker) remember(idemKey string, rec idemRecord, now time.Time) {
+	b.idem[idemKey] = rec
+	b.keyed++
+	if b.keyed < 1024 {
+		return
+	}
+	b.keyed = 0
+	for k, old := range b.idem {
+		if !now.Before(old.expires) {
+			delete(b.idem, k)
+		}
+	}
 }
 
 // PublishRaw delivers data as a legacy raw message: no history, no id.

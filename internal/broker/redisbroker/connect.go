@@ -47,6 +47,12 @@ type Broker struct {
 // URL; with Redis reachable, a rejected password or a missing permission)
 // is a *ConfigError. Redis being unreachable is not an error: the broker
 // starts degraded and connects as soon as Redis answers.
+//
+// New takes no context on purpose: its first attempt is bounded by
+// connectTimeout, and the connecting goroutine it may start belongs to the
+// broker (Close ends it), not to the caller.
+//
+//nolint:contextcheck // fresh contexts on purpose, see above
 func New(opts Options) (*Broker, error) {
 	co, err := ClientOption(opts.URL, opts.SentinelMaster)
 	if err != nil {

@@ -88,7 +88,7 @@ func replyClass(msg string) broker.Class {
 	}
 	// The code of a call that failed inside a script, wherever the
 	// wrapping put it: "-OOM …", ": NOPERM …", "(NOPERM) …".
-	for _, word := range strings.FieldsFunc(msg, func(r rune) bool { return !('A' <= r && r <= 'Z') }) {
+	for _, word := range strings.FieldsFunc(msg, func(r rune) bool { return r < 'A' || r > 'Z' }) {
 		if c, ok := codeClass(word); ok && word != "ASK" {
 			return c
 		}

@@ -92,39 +92,42 @@ func (s *scan) parse() error {
 	}
 	s.module = string(m[1])
 	s.consts = map[string]map[string]string{}
-	consts := s.consts
-	err = filepath.WalkDir(s.root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(s.root, path)
-		if d.IsDir() {
-			name := d.Name()
-			if rel != "." && (strings.HasPrefix(name, ".") || name == "testdata" || rel == "test") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
-			return nil
-		}
-		file, err := parser.ParseFile(s.fset, path, nil, parser.SkipObjectResolution)
-		if err != nil {
-			return err
-		}
-		pkg := s.module
-		if dir := filepath.ToSlash(filepath.Dir(rel)); dir != "." {
-			pkg += "/" + dir
-		}
-		if consts[pkg] == nil {
-			consts[pkg] = map[string]string{}
-		}
-		s.files = append(s.files, parsedFile{pkg: pkg, file: file, imports: importsOf(file), consts: consts[pkg]})
-		return nil
-	})
+	err = filepath.WalkDir(s.root, s.visit)
 	if err != nil {
 		return fmt.Errorf("codetest: %w", err)
 	}
+	return nil
+}
+
+// visit parses one non-test Go file for parse's walk; it skips hidden
+// directories, testdata and the end-to-end tests (test/).
+func (s *scan) visit(path string, d fs.DirEntry, err error) error {
+	if err != nil {
+		return err
+	}
+	rel, _ := filepath.Rel(s.root, path)
+	if d.IsDir() {
+		name := d.Name()
+		if rel != "." && (strings.HasPrefix(name, ".") || name == "testdata" || rel == "test") {
+			return filepath.SkipDir
+		}
+		return nil
+	}
+	if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+		return nil
+	}
+	file, err := parser.ParseFile(s.fset, path, nil, parser.SkipObjectResolution)
+	if err != nil {
+		return err
+	}
+	pkg := s.module
+	if dir := filepath.ToSlash(filepath.Dir(rel)); dir != "." {
+		pkg += "/" + dir
+	}
+	if s.consts[pkg] == nil {
+		s.consts[pkg] = map[string]string{}
+	}
+	s.files = append(s.files, parsedFile{pkg: pkg, file: file, imports: importsOf(file), consts: s.consts[pkg]})
 	return nil
 }
 
@@ -147,34 +150,43 @@ func (s *scan) declarations(f parsedFile) {
 	for _, decl := range f.file.Decls {
 		switch d := decl.(type) {
 		case *ast.FuncDecl:
-			key := f.pkg + "." + d.Name.Name
-			i := 0
-			for _, field := range d.Type.Params.List {
-				for _, name := range field.Names {
-					if isCodeName(name.Name) {
-						s.params[key] = append(s.params[key], i)
-					}
-					i++
-				}
-				if len(field.Names) == 0 {
-					i++
-				}
-			}
-			if r := d.Type.Results; r != nil && len(r.List) == 1 && len(r.List[0].Names) == 1 && isCodeName(r.List[0].Names[0].Name) {
-				s.results[key] = true
-			}
+			s.funcDecl(f.pkg+"."+d.Name.Name, d.Type)
 		case *ast.GenDecl:
-			if d.Tok != token.CONST {
-				continue
+			if d.Tok == token.CONST {
+				stringConsts(f.consts, d)
 			}
-			for _, spec := range d.Specs {
-				vs := spec.(*ast.ValueSpec)
-				for i, name := range vs.Names {
-					if i < len(vs.Values) {
-						if v, ok := stringLit(vs.Values[i]); ok {
-							f.consts[name.Name] = v
-						}
-					}
+		}
+	}
+}
+
+// funcDecl records which parameters of the function key (of type ft) are
+// named code, and whether its one result is.
+func (s *scan) funcDecl(key string, ft *ast.FuncType) {
+	i := 0
+	for _, field := range ft.Params.List {
+		for _, name := range field.Names {
+			if isCodeName(name.Name) {
+				s.params[key] = append(s.params[key], i)
+			}
+			i++
+		}
+		if len(field.Names) == 0 {
+			i++
+		}
+	}
+	if r := ft.Results; r != nil && len(r.List) == 1 && len(r.List[0].Names) == 1 && isCodeName(r.List[0].Names[0].Name) {
+		s.results[key] = true
+	}
+}
+
+// stringConsts records the string constants of a const declaration.
+func stringConsts(consts map[string]string, d *ast.GenDecl) {
+	for _, spec := range d.Specs {
+		vs := spec.(*ast.ValueSpec)
+		for i, name := range vs.Names {
+			if i < len(vs.Values) {
+				if v, ok := stringLit(vs.Values[i]); ok {
+					consts[name.Name] = v
 				}
 			}
 		}

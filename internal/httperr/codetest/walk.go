@@ -23,45 +23,57 @@ func (s *scan) codes(f parsedFile) {
 // function's result is named code). Function literals have their own
 // returns.
 func (s *scan) walk(f parsedFile, n ast.Node, inCodeFunc bool) {
-	ast.Inspect(n, func(n ast.Node) bool {
-		switch n := n.(type) {
-		case *ast.FuncLit:
-			s.walk(f, n.Body, false)
-			return false
-		case *ast.CallExpr:
-			key := s.callee(f, n.Fun)
-			for _, i := range s.params[key] {
-				if i < len(n.Args) {
-					s.arg(f, n.Args[i], key)
-				}
-			}
-		case *ast.AssignStmt:
-			if len(n.Lhs) == len(n.Rhs) {
-				for i, lhs := range n.Lhs {
-					if isCodeName(lastName(lhs)) {
-						s.literal(f, n.Rhs[i])
-					}
-				}
-			}
-		case *ast.ValueSpec:
-			if len(n.Names) == len(n.Values) {
-				for i, name := range n.Names {
-					if isCodeName(name.Name) {
-						s.literal(f, n.Values[i])
-					}
-				}
-			}
-		case *ast.KeyValueExpr:
-			if k, ok := n.Key.(*ast.Ident); ok && isCodeName(k.Name) {
-				s.literal(f, n.Value)
-			}
-		case *ast.ReturnStmt:
-			if inCodeFunc && len(n.Results) == 1 {
-				s.literal(f, n.Results[0])
+	ast.Inspect(n, func(n ast.Node) bool { return s.node(f, n, inCodeFunc) })
+}
+
+// node records the codes that n itself sets, and reports whether walk
+// goes on into n's children.
+func (s *scan) node(f parsedFile, n ast.Node, inCodeFunc bool) bool {
+	switch n := n.(type) {
+	case *ast.FuncLit:
+		s.walk(f, n.Body, false)
+		return false
+	case *ast.CallExpr:
+		s.call(f, n)
+	case *ast.AssignStmt:
+		if len(n.Lhs) == len(n.Rhs) {
+			for i, lhs := range n.Lhs {
+				s.named(f, lastName(lhs), n.Rhs[i])
 			}
 		}
-		return true
-	})
+	case *ast.ValueSpec:
+		if len(n.Names) == len(n.Values) {
+			for i, name := range n.Names {
+				s.named(f, name.Name, n.Values[i])
+			}
+		}
+	case *ast.KeyValueExpr:
+		if k, ok := n.Key.(*ast.Ident); ok {
+			s.named(f, k.Name, n.Value)
+		}
+	case *ast.ReturnStmt:
+		if inCodeFunc && len(n.Results) == 1 {
+			s.literal(f, n.Results[0])
+		}
+	}
+	return true
+}
+
+// call records the arguments a call passes to code parameters.
+func (s *scan) call(f parsedFile, n *ast.CallExpr) {
+	key := s.callee(f, n.Fun)
+	for _, i := range s.params[key] {
+		if i < len(n.Args) {
+			s.arg(f, n.Args[i], key)
+		}
+	}
+}
+
+// named records value when it is given to something named code.
+func (s *scan) named(f parsedFile, name string, value ast.Expr) {
+	if isCodeName(name) {
+		s.literal(f, value)
+	}
 }
 
 // callee names the function a call expression calls, as declarations

@@ -71,42 +71,56 @@ func Check(mfs []*dto.MetricFamily, opts Options) error {
 	for _, p := range problems {
 		errs = append(errs, fmt.Errorf("%s: promlint: %s", p.Metric, p.Text))
 	}
-	allowed := AllowedLabels()
 	for _, mf := range own {
-		name := mf.GetName()
-		if strings.TrimSpace(mf.GetHelp()) == "" {
-			errs = append(errs, fmt.Errorf("%s: empty help text", name))
+		errs = append(errs, checkFamily(mf, opts)...)
+	}
+	return errors.Join(errs...)
+}
+
+// checkFamily applies the rules of one family: help text, the name's
+// suffix for its type, durations as histograms, allowed labels.
+func checkFamily(mf *dto.MetricFamily, opts Options) []error {
+	var errs []error
+	name := mf.GetName()
+	if strings.TrimSpace(mf.GetHelp()) == "" {
+		errs = append(errs, fmt.Errorf("%s: empty help text", name))
+	}
+	switch mf.GetType() {
+	case dto.MetricType_COUNTER:
+		if !strings.HasSuffix(name, "_total") {
+			errs = append(errs, fmt.Errorf("%s: counter name must end in _total", name))
 		}
-		switch mf.GetType() {
-		case dto.MetricType_COUNTER:
-			if !strings.HasSuffix(name, "_total") {
-				errs = append(errs, fmt.Errorf("%s: counter name must end in _total", name))
-			}
-		case dto.MetricType_GAUGE:
-			if strings.HasSuffix(name, "_total") {
-				errs = append(errs, fmt.Errorf("%s: gauge name must not end in _total", name))
-			}
-		case dto.MetricType_HISTOGRAM:
-			if !strings.HasSuffix(name, "_seconds") {
-				errs = append(errs, fmt.Errorf("%s: ssegate histograms are durations: name must end in _seconds", name))
-			}
-			native := opts.NativeHistograms && !slices.Contains(opts.SkipNative, name)
-			errs = append(errs, checkHistogram(mf, native)...)
-		default:
-			errs = append(errs, fmt.Errorf("%s: unexpected type %s (ssegate uses counters, gauges and histograms)", name, mf.GetType()))
+	case dto.MetricType_GAUGE:
+		if strings.HasSuffix(name, "_total") {
+			errs = append(errs, fmt.Errorf("%s: gauge name must not end in _total", name))
 		}
-		if (strings.Contains(name, "duration") || strings.Contains(name, "latency")) && mf.GetType() != dto.MetricType_HISTOGRAM {
-			errs = append(errs, fmt.Errorf("%s: durations must be histograms", name))
+	case dto.MetricType_HISTOGRAM:
+		if !strings.HasSuffix(name, "_seconds") {
+			errs = append(errs, fmt.Errorf("%s: ssegate histograms are durations: name must end in _seconds", name))
 		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if !slices.Contains(allowed, l.GetName()) {
-					errs = append(errs, fmt.Errorf("%s: label %q is not in the allowlist %v", name, l.GetName(), allowed))
-				}
+		native := opts.NativeHistograms && !slices.Contains(opts.SkipNative, name)
+		errs = append(errs, checkHistogram(mf, native)...)
+	default:
+		errs = append(errs, fmt.Errorf("%s: unexpected type %s (ssegate uses counters, gauges and histograms)", name, mf.GetType()))
+	}
+	if (strings.Contains(name, "duration") || strings.Contains(name, "latency")) && mf.GetType() != dto.MetricType_HISTOGRAM {
+		errs = append(errs, fmt.Errorf("%s: durations must be histograms", name))
+	}
+	return append(errs, checkLabels(mf)...)
+}
+
+// checkLabels reports every label name of mf outside AllowedLabels.
+func checkLabels(mf *dto.MetricFamily) []error {
+	var errs []error
+	allowed := AllowedLabels()
+	for _, m := range mf.GetMetric() {
+		for _, l := range m.GetLabel() {
+			if !slices.Contains(allowed, l.GetName()) {
+				errs = append(errs, fmt.Errorf("%s: label %q is not in the allowlist %v", mf.GetName(), l.GetName(), allowed))
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // checkHistogram checks that every series of a histogram family has
