@@ -16,8 +16,8 @@ import (
 type memFS map[string][]byte
 
 var (
-	_ fs.ReadDirFS  = memFS(nil)
-	_ fs.ReadFileFS = memFS(nil)
+	_ fs.ReadDirFS   = memFS(nil)
+	_ fs.ReadFileFS  = memFS(nil)
 	_ fs.ReadDirFile = (*memDir)(nil)
 )
 
