@@ -52,7 +52,11 @@ func TestPackage(t *testing.T) {
 		g := harness.StartGateway(t, gateway.ProgramConfig{RedisURL: redis.URL()})
 		t.Setenv("SSEGATE_TEST_GATEWAY", g.URL)
 		t.Setenv("SSEGATE_TEST_PUBLISHER", pub.URL)
-		out := run(t, dir, node, "--test", "--test-reporter=spec", "test/")
+		suites, err := filepath.Glob(filepath.Join(dir, "test", "*.test.js"))
+		if err != nil || len(suites) == 0 {
+			t.Fatalf("no test/*.test.js in %s (%v)", dir, err)
+		}
+		out := run(t, dir, node, append([]string{"--test", "--test-reporter=spec"}, suites...)...)
 		// A gateway test that skipped (no URLs) would pass silently.
 		if !strings.Contains(out, "ℹ skipped 0\n") {
 			t.Errorf("some node tests were skipped:\n%s", out)
