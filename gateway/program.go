@@ -99,7 +99,10 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 
 // mountWeb serves the demo page at / and its files under /static/.
 func mountWeb(e *echo.Echo) error {
-	files := web.FS()
+	files, err := web.FS()
+	if err != nil {
+		return fmt.Errorf("demo page: %w", err)
+	}
 	index, err := fs.ReadFile(files, "index.html")
 	if err != nil {
 		return fmt.Errorf("demo page: %w", err)

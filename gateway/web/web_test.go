@@ -1,11 +1,8 @@
 package web_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -16,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/ssegate/ssegate/gateway/web"
@@ -34,13 +32,14 @@ func TestFSContainsFiles(t *testing.T) {
 		{"index.html", "text/html", "<title>"},
 		{"ssegate.js", "text/javascript", "SSEGate"},
 		{"ssegate.mjs", "text/javascript", "export default SSEGate"},
+		{"ssegate.js", "text/javascript", "globalThis.SSEGate = SSEGate"},
 		{"app.js", "text/javascript", "window.__ssegate"},
 		{"style.css", "text/css", "data-status"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			b, err := fs.ReadFile(web.FS(), tt.name)
+			b, err := fs.ReadFile(webFS(t), tt.name)
 			if err != nil {
 				t.Fatalf("read %s: %v", tt.name, err)
 			}
@@ -58,7 +57,7 @@ func TestFSContainsFiles(t *testing.T) {
 
 func TestFSServesOverHTTP(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.FileServerFS(web.FS()))
+	srv := httptest.NewServer(http.FileServerFS(webFS(t)))
 	t.Cleanup(srv.Close)
 	tests := []struct {
 		path string
@@ -67,7 +66,8 @@ func TestFSServesOverHTTP(t *testing.T) {
 		{"/", http.StatusOK}, // index.html
 		{"/app.js", http.StatusOK},
 		{"/web.go", http.StatusNotFound}, // only the static files are embedded
-		{"/testdata/client_test.cjs", http.StatusNotFound},
+		{"/memfs.go", http.StatusNotFound},
+		{"/ssegate.mjs", http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -88,7 +88,8 @@ func TestFSServesOverHTTP(t *testing.T) {
 // factory network without internet access: no CDN, no remote fonts.
 func TestIndexUsesOnlyLocalResources(t *testing.T) {
 	t.Parallel()
-	b, err := fs.ReadFile(web.FS(), "index.html")
+	files := webFS(t)
+	b, err := fs.ReadFile(files, "index.html")
 	if err != nil {
 		t.Fatalf("read index.html: %v", err)
 	}
@@ -114,7 +115,7 @@ func TestIndexUsesOnlyLocalResources(t *testing.T) {
 			if !ok {
 				t.Fatalf("reference %q is not under static/", ref)
 			}
-			if _, err := fs.Stat(web.FS(), name); err != nil {
+			if _, err := fs.Stat(files, name); err != nil {
 				t.Errorf("reference %q: %v", ref, err)
 			}
 		})
@@ -139,11 +140,12 @@ func TestScriptsParse(t *testing.T) {
 	t.Parallel()
 	node := nodePath(t)
 	dir := t.TempDir()
+	files := webFS(t)
 	for _, name := range []string{"ssegate.js", "ssegate.mjs", "app.js"} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			// Check the embedded bytes, which are what the gateway serves.
-			b, err := fs.ReadFile(web.FS(), name)
+			b, err := fs.ReadFile(files, name)
 			if err != nil {
 				t.Fatalf("read %s: %v", name, err)
 			}
@@ -160,45 +162,22 @@ func TestScriptsParse(t *testing.T) {
 	}
 }
 
-// TestClientBehaviour runs testdata/client_test.cjs, which drives ssegate.js
-// with a fake EventSource (status changes, JSON parsing, reset, token-expired
-// refresh and resume, shutdown, close), and reports each scenario as a subtest.
-func TestClientBehaviour(t *testing.T) {
+// webFS returns web.FS() and fails the test on an error.
+func webFS(t *testing.T) fs.FS {
+	t.Helper()
+	files, err := web.FS()
+	if err != nil {
+		t.Fatalf("web.FS: %v", err)
+	}
+	return files
+}
+
+// TestFSIsAFileSystem checks the in-memory file system against io/fs's
+// contracts (Open, Stat, ReadDir, ReadFile, Seek), which http.ServeFileFS
+// and the gateway's static route rely on.
+func TestFSIsAFileSystem(t *testing.T) {
 	t.Parallel()
-	node := nodePath(t)
-	ctx, cancel := context.WithTimeout(t.Context(), nodeTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "testdata/client_test.cjs")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var exitErr *exec.ExitError
-	if err != nil && !errors.As(err, &exitErr) {
-		t.Fatalf("run node: %v\n%s", err, stderr.String())
-	}
-	seen := 0
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var r struct {
-			Name  string `json:"name"`
-			OK    bool   `json:"ok"`
-			Error string `json:"error"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Errorf("bad harness line %q: %v", sc.Text(), err)
-			continue
-		}
-		seen++
-		t.Run(r.Name, func(t *testing.T) {
-			if !r.OK {
-				t.Error(r.Error)
-			}
-		})
-	}
-	if seen == 0 {
-		t.Fatalf("harness reported no scenarios (err %v)\n%s", err, stderr.String())
-	}
-	if err != nil && !t.Failed() {
-		t.Errorf("harness failed: %v\n%s", err, stderr.String())
+	if err := fstest.TestFS(webFS(t), "index.html", "app.js", "style.css", "ssegate.js", "ssegate.mjs"); err != nil {
+		t.Fatal(err)
 	}
 }
