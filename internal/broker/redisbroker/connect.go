@@ -33,6 +33,7 @@ type Broker struct {
 	hist    broker.HistoryConfig
 	publish *rueidis.Lua
 	page    *rueidis.Lua
+	state   *rueidis.Lua
 
 	subs *subscriber
 
@@ -62,8 +63,11 @@ func New(opts Options) (*Broker, error) {
 	if hist.MaxLen <= 0 {
 		hist.MaxLen = broker.DefaultHistory().MaxLen
 	}
+	if hist.State.MaxKeys <= 0 {
+		hist.State.MaxKeys = broker.DefaultStateMaxKeys
+	}
 	b := &Broker{log: log, sharded: opts.Sharded, access: opts.Access, hist: hist}
-	b.publish, b.page = newScripts()
+	b.publish, b.page, b.state = newScripts()
 	b.subs = newSubscriber(opts.Sharded, log)
 	c, err := b.dial(context.Background(), co)
 	switch {
