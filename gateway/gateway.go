@@ -68,6 +68,9 @@ type Broker interface {
 	History(ctx context.Context, topic string, after, until streamid.ID, limit int) (broker.Page, error)
 	// Last returns the newest ID a topic ever had.
 	Last(ctx context.Context, topic string) (streamid.ID, error)
+	// State reads a topic's keyed state with the position it is
+	// consistent with, in one atomic step (state.go).
+	State(ctx context.Context, topic string) (broker.State, error)
 }
 
 // Config tunes a gateway. Zero values take the defaults in DefaultConfig.
@@ -163,6 +166,7 @@ type Server struct {
 	hub      *hub
 	feed     *feed
 	limits   *limiter
+	states   *stateCache
 	pool     *pool // nil: every stream is written by its handler goroutine
 	draining atomic.Bool
 	connSeq  atomic.Uint64
@@ -177,6 +181,7 @@ func New(b Broker, cfg Config) *Server {
 	s.metrics = NewMetrics(cfg.Registry, b.Healthy)
 	s.hub = newHub(cfg.Logger, s.metrics)
 	s.feed = newFeed(b, s.hub, cfg.Logger, s.metrics, cfg.SubscribeTimeout)
+	s.states = newStateCache()
 	s.limits = newLimiter(cfg.MaxConnections, cfg.MaxConnsPerIP, cfg.ConnectRatePerIP, cfg.ConnectBurst)
 	s.prefix = strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-"
 	if cfg.Writers >= 0 {
@@ -218,6 +223,7 @@ func (s *Server) Register(e *echo.Echo) {
 	e.Use(s.hostCheck)
 	e.Use(s.cors)
 	e.GET(streamPath, s.stream)
+	e.GET(statePath, s.state)
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
