@@ -93,6 +93,9 @@ type Config struct {
 	// The pooled writer is Linux-only: elsewhere every stream keeps its
 	// goroutine whatever Writers says (see pool_other.go).
 	Writers int
+	// StateCacheTTL is how long an answer of GET /api/state is reused for
+	// its topic (state.go); default 1 s.
+	StateCacheTTL time.Duration
 	// Auth verifies subscriber credentials; nil lets anyone subscribe to any
 	// topic, as the old endpoint did.
 	Auth Authenticator
@@ -122,6 +125,7 @@ func DefaultConfig() Config {
 		MaxTopicLen:      128,
 		SubscribeTimeout: 5 * time.Second,
 		DrainWindow:      10 * time.Second,
+		StateCacheTTL:    time.Second,
 	}
 }
 
@@ -136,6 +140,7 @@ func (c Config) withDefaults() Config {
 	set(&c.SendTimeout, d.SendTimeout)
 	set(&c.Retry, d.Retry)
 	set(&c.SubscribeTimeout, d.SubscribeTimeout)
+	set(&c.StateCacheTTL, d.StateCacheTTL)
 	if c.DrainWindow < 0 {
 		c.DrainWindow = 0
 	}
@@ -181,7 +186,7 @@ func New(b Broker, cfg Config) *Server {
 	s.metrics = NewMetrics(cfg.Registry, b.Healthy)
 	s.hub = newHub(cfg.Logger, s.metrics)
 	s.feed = newFeed(b, s.hub, cfg.Logger, s.metrics, cfg.SubscribeTimeout)
-	s.states = newStateCache()
+	s.states = newStateCache(cfg.StateCacheTTL)
 	s.limits = newLimiter(cfg.MaxConnections, cfg.MaxConnsPerIP, cfg.ConnectRatePerIP, cfg.ConnectBurst)
 	s.prefix = strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-"
 	if cfg.Writers >= 0 {

@@ -22,11 +22,6 @@ import (
 // the latest event of every key and the position to resume a stream from.
 const statePath = "/api/state"
 
-// stateCacheTTL is how long an answer of statePath is reused for its
-// topic. It is consistent whatever its age: its position says where a
-// stream must resume to continue it, and history holds what came since.
-const stateCacheTTL = time.Second
-
 // stateReadTimeout bounds one shared read of a topic's state.
 const stateReadTimeout = 5 * time.Second
 
@@ -53,9 +48,12 @@ type stateEntry struct {
 
 // stateCache shares reads of a topic's state: concurrent requests for one
 // topic wait for one broker read (singleflight), and its encoded answer is
-// reused for stateCacheTTL, so a thousand pages opening at once cost one
-// read and one encoding.
+// reused for Config.StateCacheTTL, so a thousand pages opening at once cost one
+// read and one encoding. An answer is consistent whatever its age: its
+// position says where a stream must resume to continue it, and history
+// holds what came since.
 type stateCache struct {
+	ttl   time.Duration // Config.StateCacheTTL
 	group singleflight.Group
 	mu    sync.Mutex
 	byTop map[string]cachedState
@@ -66,7 +64,9 @@ type cachedState struct {
 	at   time.Time
 }
 
-func newStateCache() *stateCache { return &stateCache{byTop: make(map[string]cachedState)} }
+func newStateCache(ttl time.Duration) *stateCache {
+	return &stateCache{ttl: ttl, byTop: make(map[string]cachedState)}
+}
 
 // get returns topic's encoded state, from the cache while it is fresh.
 func (sc *stateCache) get(ctx context.Context, b Broker, name string) ([]byte, error) {
@@ -74,7 +74,7 @@ func (sc *stateCache) get(ctx context.Context, b Broker, name string) ([]byte, e
 	sc.mu.Lock()
 	c, ok := sc.byTop[name]
 	sc.mu.Unlock()
-	if ok && now.Sub(c.at) < stateCacheTTL {
+	if ok && now.Sub(c.at) < sc.ttl {
 		return c.body, nil
 	}
 	v, err, _ := sc.group.Do(name, func() (any, error) {
@@ -100,13 +100,13 @@ func (sc *stateCache) get(ctx context.Context, b Broker, name string) ([]byte, e
 }
 
 // put caches body, dropping stale entries once the map has grown, so it
-// holds about the topics asked for within the last stateCacheTTL.
+// holds about the topics asked for within the last ttl.
 func (sc *stateCache) put(name string, body []byte, at time.Time) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if len(sc.byTop) >= 256 {
 		for k, c := range sc.byTop {
-			if at.Sub(c.at) >= stateCacheTTL {
+			if at.Sub(c.at) >= sc.ttl {
 				delete(sc.byTop, k)
 			}
 		}
