@@ -30,7 +30,7 @@ const (
 // Sentinel the master also needs +role, with a database other than 0
 // +select.
 const (
-	PublisherACL = "-@all +ping +cluster|slots +evalsha +eval +time +get +set +xadd +xtrim +publish +spublish +hexists +hlen +hset +hdel +zadd +zrem +zrangebyscore ~ssegate:* &*"
+	PublisherACL = "-@all +ping +cluster|slots +evalsha +eval +time +exists +get +set +xadd +xtrim +publish +spublish +hexists +hlen +hset +hdel +zadd +zrem +zrangebyscore ~ssegate:* &*"
 	GatewayACL   = "-@all +ping +cluster|slots +evalsha +eval +time +exists +xinfo|stream +xrange +hgetall +subscribe +unsubscribe +ssubscribe +sunsubscribe ~ssegate:* &*"
 )
 
@@ -77,6 +77,7 @@ if ARGV[2] == '1' then
   try('xadd', 'XADD', KEYS[1], 'NOMKSTREAM', 'MAXLEN', '0', '*', 'p', '1')
   try('xtrim', 'XTRIM', KEYS[1], 'MAXLEN', '0')
   try('time', 'TIME')
+  try('exists', 'EXISTS', KEYS[1])
   -- The keyed state: each write is undone by the next command, so the
   -- probe key is gone again (a hash or set without members is deleted).
   try('hexists', 'HEXISTS', KEYS[1], 'f')
