@@ -83,6 +83,9 @@ type Broker interface {
 	History(ctx context.Context, topic string, after, until streamid.ID, limit int) (broker.Page, error)
 	// Last returns the newest ID a topic ever had.
 	Last(ctx context.Context, topic string) (streamid.ID, error)
+	// State reads a topic's keyed state with the position it is
+	// consistent with, in one atomic step (state.go).
+	State(ctx context.Context, topic string) (broker.State, error)
 }
 
 // Config tunes a gateway. Zero values take the defaults in DefaultConfig.
@@ -105,6 +108,9 @@ type Config struct {
 	// The pooled writer is Linux-only: elsewhere every stream keeps its
 	// goroutine whatever Writers says (see pool_other.go).
 	Writers int
+	// StateCacheTTL is how long an answer of GET /api/state is reused for
+	// its topic (state.go); default 1 s.
+	StateCacheTTL time.Duration
 	// Auth verifies subscriber credentials; nil lets anyone subscribe to any
 	// topic, as the old endpoint did.
 	Auth Authenticator
@@ -134,6 +140,7 @@ func DefaultConfig() Config {
 		MaxTopicLen:      128,
 		SubscribeTimeout: 5 * time.Second,
 		DrainWindow:      10 * time.Second,
+		StateCacheTTL:    time.Second,
 	}
 }
 
@@ -148,6 +155,7 @@ func (c Config) withDefaults() Config {
 	set(&c.SendTimeout, d.SendTimeout)
 	set(&c.Retry, d.Retry)
 	set(&c.SubscribeTimeout, d.SubscribeTimeout)
+	set(&c.StateCacheTTL, d.StateCacheTTL)
 	if c.DrainWindow < 0 {
 		c.DrainWindow = 0
 	}
@@ -178,6 +186,7 @@ type Server struct {
 	hub      *hub
 	feed     *feed
 	limits   *limiter
+	states   *stateCache
 	pool     *pool // nil: every stream is written by its handler goroutine
 	draining atomic.Bool
 	connSeq  atomic.Uint64
@@ -192,6 +201,7 @@ func New(b Broker, cfg Config) *Server {
 	s.metrics = NewMetrics(cfg.Registry, b.Healthy)
 	s.hub = newHub(cfg.Logger, s.metrics)
 	s.feed = newFeed(b, s.hub, cfg.Logger, s.metrics, cfg.SubscribeTimeout)
+	s.states = newStateCache(cfg.StateCacheTTL)
 	s.limits = newLimiter(cfg.MaxConnections, cfg.MaxConnsPerIP, cfg.ConnectRatePerIP, cfg.ConnectBurst)
 	s.prefix = strconv.FormatInt(time.Now().UnixNano()%1e9, 36) + "-"
 	if cfg.Writers >= 0 {
@@ -233,6 +243,7 @@ func (s *Server) Register(e *echo.Echo) {
 	e.Use(s.hostCheck)
 	e.Use(s.cors)
 	e.GET(streamPath, s.stream)
+	e.GET(statePath, s.state)
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})

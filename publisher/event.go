@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/sse"
 	"github.com/ssegate/ssegate/internal/topic"
 )
@@ -123,12 +124,18 @@ type GenericEvent struct {
 	Topic string
 	Type  string          // the SSE event name; empty for "message"
 	Data  json.RawMessage // compacted to one line
+	// Key, when set, makes the event its key's latest in the topic's
+	// state; Delete (a tombstone) removes the key from the state instead.
+	Key    string
+	Delete bool
 }
 
 type genericRequest struct {
-	Topic *string         `json:"topic"`
-	Type  *string         `json:"type"`
-	Data  json.RawMessage `json:"data"`
+	Topic  *string         `json:"topic"`
+	Type   *string         `json:"type"`
+	Data   json.RawMessage `json:"data"`
+	Key    *string         `json:"key"`
+	Delete *bool           `json:"delete"`
 }
 
 // maxEventNameLen bounds an SSE event name.
@@ -158,12 +165,34 @@ func ParseGenericEvent(body []byte, maxTopicLen int) (GenericEvent, error) {
 		}
 		ev.Type = *req.Type
 	}
+	if err := parseStateKey(&ev, req); err != nil {
+		return GenericEvent{}, err
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, req.Data); err != nil {
 		return GenericEvent{}, invalid("invalid_json", "data: %v", err)
 	}
 	ev.Data = buf.Bytes()
 	return ev, nil
+}
+
+// parseStateKey validates the optional key and delete fields: a key is 1
+// to broker.MaxKeyLen bytes of UTF-8 without control characters (400
+// invalid_key), and a tombstone needs a key (400 missing_field).
+func parseStateKey(ev *GenericEvent, req genericRequest) error {
+	if req.Key != nil {
+		if err := broker.ValidateKey(*req.Key); err != nil {
+			return invalid("invalid_key", "key must be 1 to %d bytes of UTF-8 without control characters (%v)", broker.MaxKeyLen, err)
+		}
+		ev.Key = *req.Key
+	}
+	if req.Delete != nil && *req.Delete {
+		if req.Key == nil {
+			return invalid("missing_field", "key is required with delete: true (the state key to remove)")
+		}
+		ev.Delete = true
+	}
+	return nil
 }
 
 // decodeStrict decodes one JSON object into v, refusing unknown fields,

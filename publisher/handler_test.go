@@ -137,6 +137,14 @@ func genericBadRequests() []badRequestCase {
 		js("data with a 400-digit integer", `{"topic":"t","data":`+strings.Repeat("9", 400)+`}`, "number_out_of_range"),
 		js("data nested 32 deep (33 with the body)", `{"topic":"t","data":`+nested(32)+`}`, "too_deep"),
 		js("topic twice in different case", `{"topic":"a","Topic":"b","data":1}`, "unknown_field"),
+		js("empty key", `{"topic":"t","key":"","data":1}`, "invalid_key"),
+		js("key too long", `{"topic":"t","key":"`+strings.Repeat("k", 257)+`","data":1}`, "invalid_key"),
+		js("key with a newline", `{"topic":"t","key":"a\nb","data":1}`, "invalid_key"),
+		js("key with a control character", `{"topic":"t","key":"a\u0001b","data":1}`, "invalid_key"),
+		js("key with a C1 control character", `{"topic":"t","key":"a\u0085b","data":1}`, "invalid_key"),
+		js("number key", `{"topic":"t","key":7,"data":1}`, "wrong_type"),
+		js("delete without a key", `{"topic":"t","delete":true,"data":1}`, "missing_field"),
+		js("delete not a boolean", `{"topic":"t","key":"k","delete":"yes","data":1}`, "wrong_type"),
 	}
 }
 

@@ -4,7 +4,8 @@
 //
 // Routes: POST /publish takes the old system's spool event and publishes it
 // on spools:updates; POST /v1/events takes {"topic","type","data"} for any
-// topic. Both accept an Idempotency-Key header: a retry with the same key
+// topic, with an optional state "key" (and "delete": true for a tombstone);
+// a spool event's key is its tag_spool. Both accept an Idempotency-Key header: a retry with the same key
 // returns the first answer and publishes nothing new.
 package publisher
 
@@ -160,7 +161,8 @@ func (s *Server) publishSpool(c echo.Context) error {
 			return fmt.Errorf("encode spool event: %w", err)
 		}
 	}
-	return s.publish(c, "/publish", start, broker.PublishRequest{Topic: SpoolTopic, Data: data}, identity)
+	// The spool's tag is its state key; it is part of data, so of identity.
+	return s.publish(c, "/publish", start, broker.PublishRequest{Topic: SpoolTopic, Data: data, Key: ev.TagSpool}, identity)
 }
 
 func (s *Server) publishGeneric(c echo.Context) error {
@@ -180,7 +182,15 @@ func (s *Server) publishGeneric(c echo.Context) error {
 	if err := grant.Allow(ev.Topic); err != nil {
 		return err
 	}
-	return s.publish(c, "/v1/events", start, broker.PublishRequest{Topic: ev.Topic, Event: ev.Type, Data: ev.Data}, ev.Data)
+	identity := []byte(ev.Data)
+	if ev.Key != "" {
+		// Appended only for keyed events: the fingerprints of unkeyed ones
+		// stay those of earlier versions, so a retry across an upgrade is
+		// still recognised.
+		identity = fmt.Appendf(identity, "\x00key\x00%s\x00%t", ev.Key, ev.Delete)
+	}
+	req := broker.PublishRequest{Topic: ev.Topic, Event: ev.Type, Data: ev.Data, Key: ev.Key, Delete: ev.Delete}
+	return s.publish(c, "/v1/events", start, req, identity)
 }
 
 // authenticate checks the caller from the request headers; it runs before
@@ -280,6 +290,8 @@ func (s *Server) publish(c echo.Context, endpoint string, start time.Time, req b
 	switch {
 	case errors.Is(err, broker.ErrIdempotencyConflict):
 		return httperr.New(http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used for a different event")
+	case errors.Is(err, broker.ErrStateFull):
+		return httperr.New(http.StatusConflict, "state_full", "the topic's state holds the maximum number of keys (SSEGATE_STATE_MAX_KEYS); nothing was published: delete keys or publish without a new key")
 	case err != nil:
 		return brokerError(req.Topic, err, s.cfg.RetryAfter)
 	}

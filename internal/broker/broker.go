@@ -33,6 +33,10 @@ type PublishRequest struct {
 	// Fingerprint identifies the request content, so a reused key with a
 	// different request is refused rather than silently answered.
 	Fingerprint string
+	// Key, when set, makes the event its key's latest in the topic's state
+	// (state.go); Delete makes it a tombstone that removes the key instead.
+	Key    string
+	Delete bool
 }
 
 // PublishResult is what a publish produced.
@@ -74,12 +78,15 @@ type HistoryConfig struct {
 	MaxAge time.Duration // entries older than this are trimmed; 0 = no age limit
 	// IdempotencyTTL is how long an idempotency key is remembered.
 	IdempotencyTTL time.Duration
+	// State bounds each topic's keyed state.
+	State StateConfig
 }
 
 // DefaultHistory returns the history configuration used when none is given:
-// 10,000 events per topic, no age limit, idempotency keys kept for 24 hours.
+// 10,000 events per topic, no age limit, idempotency keys kept for 24 hours,
+// at most 10,000 state keys per topic without an age limit.
 func DefaultHistory() HistoryConfig {
-	return HistoryConfig{MaxLen: 10000, IdempotencyTTL: 24 * time.Hour}
+	return HistoryConfig{MaxLen: 10000, IdempotencyTTL: 24 * time.Hour, State: StateConfig{MaxKeys: DefaultStateMaxKeys}}
 }
 
 // Sink receives what a broker's subscription produces. Implementations are

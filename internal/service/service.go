@@ -68,6 +68,7 @@ type Common struct {
 	RedisSecurity redisbroker.Security
 
 	maxLen         int
+	stateMaxKeys   int
 	maxBody        int
 	maxEvent       int
 	tlsCert        string
@@ -91,6 +92,8 @@ func (c *Common) Bind(s *config.Set, d Defaults) {
 	s.Int(&c.maxLen, "history-maxlen", "SSEGATE_HISTORY_MAXLEN", int(broker.DefaultHistory().MaxLen), d.MaxLenHelp)
 	s.Duration(&c.History.MaxAge, "history-max-age", "SSEGATE_HISTORY_MAX_AGE", 0, "drop history older than this (0 = no age limit)")
 	s.Duration(&c.History.IdempotencyTTL, "idempotency-ttl", "SSEGATE_IDEMPOTENCY_TTL", broker.DefaultHistory().IdempotencyTTL, "how long an Idempotency-Key is remembered")
+	s.Int(&c.stateMaxKeys, "state-max-keys", "SSEGATE_STATE_MAX_KEYS", broker.DefaultStateMaxKeys, "keys in one topic's state; a publish with a new key beyond it gets 409 state_full")
+	s.Duration(&c.History.State.MaxAge, "state-max-age", "SSEGATE_STATE_MAX_AGE", 0, "drop a state key whose latest event is older than this (0 = no age limit)")
 	s.Int(&c.MaxTopicLen, "max-topic-len", "SSEGATE_MAX_TOPIC_LEN", topic.MaxLen, "longest topic name in bytes (ASCII letters, digits and :_-./@=+)")
 	s.Int(&c.maxBody, "max-body-bytes", "SSEGATE_MAX_BODY_BYTES", 64<<10, "largest publish body; larger gets 413")
 	s.Int(&c.maxEvent, "max-event-bytes", "SSEGATE_MAX_EVENT_BYTES", 64<<10, "largest event data as stored and delivered; larger gets 413")
@@ -128,6 +131,9 @@ func (c *Common) Start(ctx context.Context, name, version, commit string, stdout
 		return nil, true, err
 	}
 	c.History.MaxLen = int64(c.maxLen)
+	if c.History.State.MaxKeys = int64(c.stateMaxKeys); c.History.State.MaxKeys <= 0 || c.History.State.MaxAge < 0 {
+		return nil, true, fmt.Errorf("state-max-keys %d, state-max-age %s: want a positive number of keys and an age of 0 or more", c.stateMaxKeys, c.History.State.MaxAge)
+	}
 	c.MaxBodyBytes, c.MaxEventBytes = int64(c.maxBody), int64(c.maxEvent)
 	if c.MaxTopicLen <= 0 || c.MaxTopicLen > topic.MaxLenLimit {
 		return nil, true, fmt.Errorf("max-topic-len %d: want 1 to %d", c.MaxTopicLen, topic.MaxLenLimit)

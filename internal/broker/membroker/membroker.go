@@ -34,6 +34,7 @@ type stream struct {
 	entries []broker.Entry
 	last    streamid.ID
 	maxDel  streamid.ID
+	state   map[string]broker.Entry // keyed state (state.go); nil until a key is set
 }
 
 type idemRecord struct {
@@ -50,6 +51,9 @@ func New(cfg broker.HistoryConfig) *Broker {
 	}
 	if cfg.IdempotencyTTL <= 0 {
 		cfg.IdempotencyTTL = def.IdempotencyTTL
+	}
+	if cfg.State.MaxKeys <= 0 {
+		cfg.State.MaxKeys = def.State.MaxKeys
 	}
 	return &Broker{
 		cfg:     cfg,
@@ -125,6 +129,9 @@ func (b *Broker) Publish(_ context.Context, req broker.PublishRequest) (broker.P
 		s = &stream{}
 		b.streams[req.Topic] = s
 	}
+	if err := b.admitKey(s, req, now); err != nil {
+		return broker.PublishResult{}, err
+	}
 	id := streamid.ID{Ms: uint64(now.UnixMilli())}
 	if !s.last.Less(id) {
 		id = s.last.Next()
@@ -133,6 +140,7 @@ func (b *Broker) Publish(_ context.Context, req broker.PublishRequest) (broker.P
 	e := broker.Entry{ID: id, Event: req.Event, Data: slices.Clone(req.Data), AcceptedAt: req.AcceptedAt}
 	s.entries = append(s.entries, e)
 	b.trim(s, now)
+	b.record(s, req, e, now)
 	res := broker.PublishResult{ID: id}
 	if b.subs[req.Topic] && b.sink != nil {
 		res.Receivers = 1

@@ -136,6 +136,7 @@ func TestCluster(t *testing.T) {
 		{"ManyTopics", testManyTopics},
 		{"Subscription", testClusterSubscription},
 		{"Transient", testTransient},
+		{"State", testStateCluster},
 		{"SlotMigration", testShardedSlotMigration},
 		{"ShardDown", testShardDown}, // kills a primary: last
 	} {

@@ -34,6 +34,7 @@ type Broker struct {
 	publish *rueidis.Lua
 	page    *rueidis.Lua
 	faults  *faults // classes, counts and logs failed commands
+	state   *rueidis.Lua
 
 	subs *subscriber
 
@@ -69,8 +70,11 @@ func New(opts Options) (*Broker, error) {
 	if hist.MaxLen <= 0 {
 		hist.MaxLen = broker.DefaultHistory().MaxLen
 	}
+	if hist.State.MaxKeys <= 0 {
+		hist.State.MaxKeys = broker.DefaultStateMaxKeys
+	}
 	b := &Broker{log: log, sharded: opts.Sharded, access: opts.Access, hist: hist, faults: newFaults(log)}
-	b.publish, b.page = newScripts()
+	b.publish, b.page, b.state = newScripts()
 	b.subs = newSubscriber(opts.Sharded, log)
 	c, err := b.dial(context.Background(), co)
 	switch {

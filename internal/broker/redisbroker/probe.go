@@ -30,8 +30,8 @@ const (
 // Sentinel the master also needs +role, with a database other than 0
 // +select.
 const (
-	PublisherACL = "-@all +ping +cluster|slots +evalsha +eval +time +get +exists +set +xadd +xtrim +publish +spublish ~ssegate:* &*"
-	GatewayACL   = "-@all +ping +cluster|slots +evalsha +eval +time +exists +xinfo|stream +xrange +subscribe +unsubscribe +ssubscribe +sunsubscribe ~ssegate:* &*"
+	PublisherACL = "-@all +ping +cluster|slots +evalsha +eval +time +exists +get +set +xadd +xtrim +publish +spublish +hexists +hlen +hset +hdel +zadd +zrem +zrangebyscore ~ssegate:* &*"
+	GatewayACL   = "-@all +ping +cluster|slots +evalsha +eval +time +exists +xinfo|stream +xrange +hgetall +subscribe +unsubscribe +ssubscribe +sunsubscribe ~ssegate:* &*"
 )
 
 // Names the checks use: a key and a channel no topic can have (topic
@@ -43,7 +43,8 @@ const (
 
 // probeSource calls every command of the selected paths with harmless
 // arguments (nothing is created: XADD NOMKSTREAM, SET XX, trims of a key
-// that does not exist, a publish nobody receives) and returns the
+// that does not exist, a publish nobody receives, a hash field and a set
+// member removed right after they were added) and returns the
 // commands the user may not run, as ACL rules ("+xadd"). Redis checks a script's
 // commands against the user's ACL like direct ones, before running them.
 // A denied channel is not reported: the command itself is allowed, and
@@ -68,14 +69,24 @@ if ARGV[1] == '1' then
   try('exists', 'EXISTS', KEYS[1])
   try('xinfo|stream', 'XINFO', 'STREAM', KEYS[1])
   try('xrange', 'XRANGE', KEYS[1], '-', '+', 'COUNT', '1')
+  try('hgetall', 'HGETALL', KEYS[1])
 end
 if ARGV[2] == '1' then
-  try('time', 'TIME')
   try('get', 'GET', KEYS[1])
-  try('exists', 'EXISTS', KEYS[1])
   try('set', 'SET', KEYS[1], '1', 'XX')
   try('xadd', 'XADD', KEYS[1], 'NOMKSTREAM', 'MAXLEN', '0', '*', 'p', '1')
   try('xtrim', 'XTRIM', KEYS[1], 'MAXLEN', '0')
+  try('time', 'TIME')
+  try('exists', 'EXISTS', KEYS[1])
+  -- The keyed state: each write is undone by the next command, so the
+  -- probe key is gone again (a hash or set without members is deleted).
+  try('hexists', 'HEXISTS', KEYS[1], 'f')
+  try('hlen', 'HLEN', KEYS[1])
+  try('hset', 'HSET', KEYS[1], 'f', '1')
+  try('hdel', 'HDEL', KEYS[1], 'f')
+  try('zrangebyscore', 'ZRANGEBYSCORE', KEYS[1], '-inf', '+inf', 'LIMIT', 0, 1)
+  try('zadd', 'ZADD', KEYS[1], 0, 'f')
+  try('zrem', 'ZREM', KEYS[1], 'f')
   if ARGV[4] == '1' then try('spublish', 'SPUBLISH', ARGV[3], '') else try('publish', 'PUBLISH', ARGV[3], '') end
 end
 return denied

@@ -3,8 +3,10 @@
 // a gateway process holds.
 //
 // Layout (one place knows it): a topic T is the pub/sub channel T; its
-// history is the stream "ssegate:{T}:history" and its idempotency keys are
-// "ssegate:{T}:idem:<key>". The hash tag {T} puts all three in the slot of
+// history is the stream "ssegate:{T}:history", its idempotency keys are
+// "ssegate:{T}:idem:<key>" and its keyed state is the hash
+// "ssegate:{T}:state" with the sorted set "ssegate:{T}:state:age" (state.go).
+// The hash tag {T} puts them all in the slot of
 // the channel name, so in a Redis Cluster the publish script runs on one
 // shard and, with sharded pub/sub, SPUBLISH goes to that same shard.
 //
@@ -61,6 +63,14 @@ func StreamKey(topic string) string { return "ssegate:{" + topic + "}:history" }
 
 // IdempotencyKey is where the result of a keyed publish is remembered.
 func IdempotencyKey(topic, key string) string { return "ssegate:{" + topic + "}:idem:" + key }
+
+// StateKey is the hash of topic's keyed state: key → the envelope of the
+// key's latest event (envelope.Append, with its ID).
+func StateKey(topic string) string { return "ssegate:{" + topic + "}:state" }
+
+// StateAgeKey is the sorted set of topic's state keys scored by their latest
+// event's millisecond, for pruning by age.
+func StateAgeKey(topic string) string { return "ssegate:{" + topic + "}:state:age" }
 
 // exec runs script with keys and args on the command client.
 func (b *Broker) exec(ctx context.Context, script *rueidis.Lua, keys, args []string) ([]rueidis.RedisMessage, error) {
@@ -129,17 +139,22 @@ func (b *Broker) Publish(ctx context.Context, req broker.PublishRequest) (broker
 		req.Topic, req.Event, strconv.FormatInt(req.AcceptedAt.UnixMicro(), 10), string(req.Data),
 		strconv.FormatInt(b.hist.MaxLen, 10), maxAge, sharded, ttl, req.Fingerprint,
 	}
-	reply, err := b.exec(ctx, b.publish, []string{StreamKey(req.Topic), idemKey}, args)
+	args = append(args, b.stateArgs(req)...)
+	keys := []string{StreamKey(req.Topic), idemKey, StateKey(req.Topic), StateAgeKey(req.Topic)}
+	reply, err := b.exec(ctx, b.publish, keys, args)
 	if err != nil {
 		return broker.PublishResult{}, err
 	}
 	if len(reply) < 2 {
 		return broker.PublishResult{}, fmt.Errorf("publish script: unexpected reply of %d elements", len(reply))
 	}
-	kind, _ := reply[0].ToString()
-	if kind == "replay" {
+	switch kind, _ := reply[0].ToString(); kind {
+	case "replay":
 		prev, _ := reply[1].ToString()
 		return parseReplay(prev, req.Fingerprint)
+	case "state_full":
+		n, _ := reply[1].AsInt64()
+		return broker.PublishResult{}, fmt.Errorf("topic %q holds %d state keys: %w", req.Topic, n, broker.ErrStateFull)
 	}
 	idText, _ := reply[1].ToString()
 	id, err := streamid.Parse(idText)

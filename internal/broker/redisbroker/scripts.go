@@ -18,11 +18,23 @@ import "github.com/redis/rueidis"
 // same millisecond gave (it started at '<now+1>-<an earlier µs>' and got
 // one ID per XADD since, each of which takes Redis more than a µs).
 //
-// KEYS[1] history stream, KEYS[2] idempotency key (same hash tag).
+// A keyed event (ARGV[10]) also becomes its key's latest in the topic's
+// state: the hash KEYS[3] maps the key to the event's envelope (the message
+// published, with its ID), and the sorted set KEYS[4] scores the key by
+// the event's millisecond, so entries older than the state's age limit are
+// found without reading the hash. A new key while the hash holds the
+// maximum (after pruning expired keys) is refused before anything is
+// written: {"state_full", keys}. A tombstone (ARGV[11]) removes the key.
+//
+// KEYS[1] history stream, KEYS[2] idempotency key, KEYS[3] state hash,
+// KEYS[4] state age set (same hash tag).
 // ARGV: 1 channel, 2 event name, 3 accept time (unix µs), 4 data,
 // 5 MAXLEN, 6 max age in ms for age trimming ("" = none), 7 "1" for SPUBLISH,
-// 8 idempotency TTL seconds ("0" = no key), 9 request fingerprint.
-// Returns {"ok", id, receivers} or {"replay", "<id> <receivers> <fingerprint>"}.
+// 8 idempotency TTL seconds ("0" = no key), 9 request fingerprint,
+// 10 state key ("" = none), 11 "1" for a tombstone, 12 state max keys,
+// 13 state max age in ms ("" = none).
+// Returns {"ok", id, receivers}, {"replay", "<id> <receivers> <fingerprint>"}
+// or {"state_full", keys}.
 //
 // Redis does not roll a script back: a write refused after XADD (an ACL
 // without PUBLISH, or without the channel) would leave the event in history
@@ -42,6 +54,24 @@ end
 if ARGV[8] ~= '0' then
   local prev = redis.call('GET', KEYS[2])
   if prev then return {'replay', prev} end
+end
+local skey = ARGV[10]
+-- Removes up to 1000 state keys whose latest event is before cutoff (ms).
+local function prune(cutoff)
+  local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. string.format('%.0f', cutoff), 'LIMIT', 0, 1000)
+  if #old > 0 then
+    redis.call('HDEL', KEYS[3], unpack(old))
+    redis.call('ZREM', KEYS[4], unpack(old))
+  end
+end
+if skey ~= '' and ARGV[11] ~= '1' and redis.call('HEXISTS', KEYS[3], skey) == 0 then
+  local n = redis.call('HLEN', KEYS[3])
+  if n >= tonumber(ARGV[12]) and ARGV[13] ~= '' then
+    local t = redis.call('TIME')
+    prune(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[13]))
+    n = redis.call('HLEN', KEYS[3])
+  end
+  if n >= tonumber(ARGV[12]) then return {'state_full', n} end
 end
 local at = '*'
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -63,6 +93,18 @@ local msg = '\31ssegate1 ' .. id .. ' ' .. ARGV[3] .. ' ' .. ARGV[2] .. '\n' .. 
 local n
 if ARGV[7] == '1' then n = redis.call('SPUBLISH', ARGV[1], msg) else n = redis.call('PUBLISH', ARGV[1], msg) end
 if ARGV[8] ~= '0' then redis.call('SET', KEYS[2], id .. ' ' .. n .. ' ' .. ARGV[9], 'EX', ARGV[8]) end
+if skey ~= '' then
+  if ARGV[11] == '1' then
+    redis.call('HDEL', KEYS[3], skey)
+    redis.call('ZREM', KEYS[4], skey)
+  else
+    redis.call('HSET', KEYS[3], skey, msg)
+    redis.call('ZADD', KEYS[4], string.match(id, '^(%d+)'), skey)
+  end
+  if ARGV[13] ~= '' then
+    prune(tonumber(string.match(id, '^(%d+)')) - tonumber(ARGV[13]))
+  end
+end
 return {'ok', id, n}
 `
 
@@ -114,6 +156,6 @@ if ARGV[1] ~= '0-0' and #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1], 'COUNT'
 return {last, maxdel, entries, first, added, len, held, now}
 `
 
-func newScripts() (publish, page *rueidis.Lua) {
-	return rueidis.NewLuaScript(publishSource), rueidis.NewLuaScript(pageSource)
+func newScripts() (publish, page, state *rueidis.Lua) {
+	return rueidis.NewLuaScript(publishSource), rueidis.NewLuaScript(pageSource), rueidis.NewLuaScript(stateSource)
 }
