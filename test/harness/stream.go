@@ -54,7 +54,7 @@ func OpenWith(t testing.TB, client *http.Client, url string, header http.Header)
 			req.Header.Add(k, v)
 		}
 	}
-	resp, err := client.Do(req)
+	resp, err := Checked(t, client).Do(req)
 	if err != nil {
 		cancel()
 		t.Fatalf("GET %s: %v", url, err)

@@ -43,7 +43,9 @@ func TestCheck(t *testing.T) {
 	}
 	const ev = `{"topic":"a","data":{"x":1}}`
 	const ok = `{"id":"1-0","topic":"a","receivers":1}`
-	errHdr := func(kv ...string) http.Header { return jsonHeader(append([]string{"Cache-Control", "no-store"}, kv...)...) }
+	errHdr := func(kv ...string) http.Header {
+		return jsonHeader(append([]string{"Cache-Control", "no-store"}, kv...)...)
+	}
 	cases := []struct {
 		name, method, path, reqBody string
 		status                      int
