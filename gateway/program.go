@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ssegate/ssegate/gateway/web"
+	"github.com/ssegate/ssegate/internal/apispec"
 	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/broker/membroker"
 	"github.com/ssegate/ssegate/internal/broker/redisbroker"
@@ -87,7 +88,7 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 	}
 	p.echo = httpserver.NewEcho(cfg.HTTP)
 	p.server.Register(p.echo)
-	if err := mountWeb(p.echo); err != nil {
+	if err := errors.Join(apispec.Register(p.echo), mountWeb(p.echo)); err != nil {
 		p.close()
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ssegate/ssegate/internal/apispec"
 	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/broker/redisbroker"
 	"github.com/ssegate/ssegate/internal/httpserver"
@@ -63,6 +64,10 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 	rb.OnError(p.server.metrics.countRedisError)
 	p.echo = httpserver.NewEcho(cfg.HTTP)
 	p.server.Register(p.echo)
+	if err := apispec.Register(p.echo); err != nil {
+		rb.Close()
+		return nil, err
+	}
 	p.echo.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})

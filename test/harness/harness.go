@@ -174,10 +174,11 @@ func Listen(t testing.TB) net.Listener {
 // WaitHTTP polls url until it answers want (bounded: 10 s).
 func WaitHTTP(t testing.TB, url string, want int) {
 	t.Helper()
+	client := Client(t)
 	deadline := time.Now().Add(10 * time.Second)
 	var last string
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(url)
+		resp, err := client.Get(url)
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -226,7 +227,7 @@ func Post(t testing.TB, url string, body any, headers ...string) PublishResult {
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := Client(t).Do(req)
 	if err != nil {
 		t.Fatalf("POST %s: %v", url, err)
 	}

@@ -55,7 +55,7 @@ func OpenWith(t testing.TB, client *http.Client, url string, header http.Header)
 		}
 	}
 	// The body is closed by read, the goroutine that owns it (started below).
-	resp, err := client.Do(req) //nolint:bodyclose // closed by s.read
+	resp, err := Checked(t, client).Do(req) //nolint:bodyclose // closed by s.read
 	if err != nil {
 		cancel()
 		t.Fatalf("GET %s: %v", url, err)

@@ -60,7 +60,7 @@ func startPublisher(t testing.TB, srv *redistest.Server, hist broker.HistoryConf
 	p := harness.StartPublisher(t, cfg)
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &pub{Publisher: p, hc: &http.Client{Transport: tr, Timeout: 2 * waitFor}}
+	return &pub{Publisher: p, hc: harness.Checked(t, &http.Client{Transport: tr, Timeout: 2 * waitFor})}
 }
 
 // startGateway runs the gateway program on srv. Unset timings get short
