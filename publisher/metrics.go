@@ -87,14 +87,13 @@ func (m *Metrics) countRedisError(c broker.Class) { m.RedisErrors.WithLabelValue
 // as invalid, each a reason label of ssegate_publisher_validation_failures_total
 // (a test checks that it lists every such code the package can answer).
 // idempotency_key_reused (422) is one: the request is well-formed, but
-// invalid with the key it carries; so is state_full (409): a new state key
-// the topic has no room for.
+// invalid with the key it carries.
 func validationCodes() []string {
 	return []string{
 		"body_read_timeout", "body_too_large", "duplicate_idempotency_key", "duplicate_key", "event_too_large", "field_too_long",
 		"idempotency_key_reused", "invalid_idempotency_key",
 		"invalid_json", "invalid_key", "invalid_timestamp", "invalid_topic", "invalid_type", "missing_field",
-		"number_out_of_range", "reserved_topic", "state_full", "too_deep", "truncated_body", "unknown_event_type", "unknown_field",
+		"number_out_of_range", "reserved_topic", "too_deep", "truncated_body", "unknown_event_type", "unknown_field",
 		"unsupported_media_type", "wrong_type",
 	}
 }

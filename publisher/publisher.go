@@ -290,8 +290,6 @@ func (s *Server) publish(c echo.Context, endpoint string, start time.Time, req b
 	switch {
 	case errors.Is(err, broker.ErrIdempotencyConflict):
 		return httperr.New(http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used for a different event")
-	case errors.Is(err, broker.ErrStateFull):
-		return httperr.New(http.StatusConflict, "state_full", "the topic's state holds the maximum number of keys (SSEGATE_STATE_MAX_KEYS); nothing was published: delete keys or publish without a new key")
 	case err != nil:
 		return brokerError(req.Topic, err, s.cfg.RetryAfter)
 	}

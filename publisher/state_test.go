@@ -14,8 +14,8 @@ import (
 
 // TestStateKeys checks, on a real Redis, what the publish routes put into a
 // topic's keyed state: a spool event under its tag_spool, a /v1/events event
-// under its key, a tombstone's removal, and the key limit's 409 state_full
-// that publishes nothing.
+// under its key, a tombstone's removal, and the key limit's eviction of the
+// oldest key by a new key's event, which is published.
 func TestStateKeys(t *testing.T) {
 	t.Parallel()
 	rs := redistest.Start(t)
@@ -50,13 +50,16 @@ func TestStateKeys(t *testing.T) {
 	wantPublished(t, s.post(t, "/v1/events", `{"topic":"`+topic+`","key":"a","data":1}`, nil), http.StatusAccepted, topic)
 	wantPublished(t, s.post(t, "/v1/events", `{"topic":"`+topic+`","key":"b","data":1}`, nil), http.StatusAccepted, topic)
 	wantPublished(t, s.post(t, "/v1/events", `{"topic":"`+topic+`","data":"unkeyed"}`, nil), http.StatusAccepted, topic)
-	before := xlen()
-	wantError(t, s.post(t, "/v1/events", `{"topic":"`+topic+`","key":"c","data":1}`, nil), http.StatusConflict, "state_full")
-	if got := xlen(); got != before || state(topic) != "a,b" {
-		t.Fatalf("after state_full: XLEN %s (was %s), keys %q", got, before, state(topic))
-	}
 	wantPublished(t, s.post(t, "/v1/events", `{"topic":"`+topic+`","key":"a","data":2}`, nil), http.StatusAccepted, topic)
-	wantPublished(t, s.post(t, "/v1/events", `{"topic":"`+topic+`","key":"b","delete":true,"type":"removed","data":{}}`, nil), http.StatusAccepted, topic)
+	if got := state(topic); got != "b,a" {
+		t.Fatalf("after updating a: keys %q, want b,a", got)
+	}
+	before := xlen()
+	wantPublished(t, s.post(t, "/v1/events", `{"topic":"`+topic+`","key":"c","data":1}`, nil), http.StatusAccepted, topic)
+	if got := xlen(); got == before || state(topic) != "a,c" {
+		t.Fatalf("after a third key: XLEN %s (was %s), keys %q, want a,c (b, the oldest, evicted)", got, before, state(topic))
+	}
+	wantPublished(t, s.post(t, "/v1/events", `{"topic":"`+topic+`","key":"c","delete":true,"type":"removed","data":{}}`, nil), http.StatusAccepted, topic)
 	wantPublished(t, s.post(t, "/v1/events", `{"topic":"`+topic+`","key":"c","data":1}`, nil), http.StatusAccepted, topic)
 	if got := state(topic); got != "a,c" {
 		t.Fatalf("keys = %q, want a,c", got)

@@ -17,11 +17,6 @@ import (
 // tombstone (PublishRequest.Delete) is an ordinary event in the history
 // that removes its key from the state.
 
-// ErrStateFull reports a publish with a key the topic's state does not hold
-// yet while it already holds StateConfig.MaxKeys keys (after expired ones
-// were pruned). Nothing was written; existing keys still update.
-var ErrStateFull = errors.New("topic state holds the maximum number of keys")
-
 // ErrInvalidKey reports a state key that is empty, too long, not UTF-8 or
 // holds a control character.
 var ErrInvalidKey = errors.New("invalid state key")
@@ -32,13 +27,17 @@ const MaxKeyLen = 256
 
 // StateConfig bounds a topic's keyed state.
 type StateConfig struct {
-	// MaxKeys is the most keys one topic's state holds; a publish with a
-	// new key beyond it is refused with ErrStateFull.
+	// MaxKeys is the most keys one topic's state holds. A publish with a
+	// new key while the state holds MaxKeys (after expired ones were
+	// dropped) evicts the key whose latest event is the oldest (lowest ID)
+	// in the same atomic step; the event is always published, and the
+	// evicted key's events stay in the history. Updating a key already
+	// held never evicts.
 	MaxKeys int64
 	// MaxAge, when positive, drops a key whose latest event is older
 	// (measured on the broker's clock by the event's ID): such entries are
 	// skipped on read at once and removed by later keyed publishes of the
-	// topic, before a new key is refused.
+	// topic, before any key is evicted.
 	MaxAge time.Duration
 }
 

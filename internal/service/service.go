@@ -92,7 +92,7 @@ func (c *Common) Bind(s *config.Set, d Defaults) {
 	s.Int(&c.maxLen, "history-maxlen", "SSEGATE_HISTORY_MAXLEN", int(broker.DefaultHistory().MaxLen), d.MaxLenHelp)
 	s.Duration(&c.History.MaxAge, "history-max-age", "SSEGATE_HISTORY_MAX_AGE", 0, "drop history older than this (0 = no age limit)")
 	s.Duration(&c.History.IdempotencyTTL, "idempotency-ttl", "SSEGATE_IDEMPOTENCY_TTL", broker.DefaultHistory().IdempotencyTTL, "how long an Idempotency-Key is remembered")
-	s.Int(&c.stateMaxKeys, "state-max-keys", "SSEGATE_STATE_MAX_KEYS", broker.DefaultStateMaxKeys, "keys in one topic's state; a publish with a new key beyond it gets 409 state_full")
+	s.Int(&c.stateMaxKeys, "state-max-keys", "SSEGATE_STATE_MAX_KEYS", broker.DefaultStateMaxKeys, "keys in one topic's state; a publish with a new key beyond it evicts the key updated longest ago")
 	s.Duration(&c.History.State.MaxAge, "state-max-age", "SSEGATE_STATE_MAX_AGE", 0, "drop a state key whose latest event is older than this (0 = no age limit)")
 	s.Int(&c.MaxTopicLen, "max-topic-len", "SSEGATE_MAX_TOPIC_LEN", topic.MaxLen, "longest topic name in bytes (ASCII letters, digits and :_-./@=+)")
 	s.Int(&c.maxBody, "max-body-bytes", "SSEGATE_MAX_BODY_BYTES", 64<<10, "largest publish body; larger gets 413")

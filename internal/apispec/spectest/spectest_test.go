@@ -66,6 +66,11 @@ func TestCheck(t *testing.T) {
 		{"error code of another status", "POST", "/v1/events", ev, 400, errHdr(), `{"error":{"code":"redis_unavailable","message":"m"}}`, "code"},
 		{"503 without Retry-After", "POST", "/v1/events", ev, 503, errHdr(), `{"error":{"code":"redis_unavailable","message":"m"}}`, "Retry-After"},
 		{"503 with Retry-After", "POST", "/v1/events", ev, 503, errHdr("Retry-After", "2"), `{"error":{"code":"redis_unavailable","message":"m"}}`, ""},
+		{"keyed publish", "POST", "/v1/events", `{"topic":"a","key":"k","delete":true,"data":{}}`, 202, jsonHeader(), ok, ""},
+		{"invalid key refused", "POST", "/v1/events", `{"topic":"a","key":"","data":1}`, 400, errHdr(), `{"error":{"code":"invalid_key","message":"m"}}`, ""},
+		{"state", "GET", "/api/state?topic=a&access_token=t", "", 200, errHdr(), `{"topic":"a","position":"5-0","entries":[{"id":"5-0","key":"k","event":"message","data":"{}"}],"count":1}`, ""},
+		{"state extra field", "GET", "/api/state?topic=a", "", 200, errHdr(), `{"topic":"a","position":"0-0","entries":[],"count":0,"keys":0}`, "keys"},
+		{"state refused", "GET", "/api/state?topic=a", "", 429, errHdr("Retry-After", "1"), `{"error":{"code":"too_many_connections_from_ip","message":"m"}}`, ""},
 		{"stream", "GET", "/api/sse/stream?topic=a&topic=b", "", 200, http.Header{"Content-Type": {"text/event-stream"}, "Cache-Control": {"no-cache"}, "X-Accel-Buffering": {"no"}}, "", ""},
 	}
 	for _, c := range cases {

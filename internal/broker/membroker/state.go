@@ -2,7 +2,6 @@ package membroker
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -10,39 +9,40 @@ import (
 	"github.com/ssegate/ssegate/internal/broker"
 )
 
-// admitKey refuses a publish whose key is new to s's state while the state
-// holds the maximum number of keys, after dropping expired keys, as the
-// Redis publish script does. Called with b.mu held, before anything is
-// written.
-func (b *Broker) admitKey(s *stream, req broker.PublishRequest, now time.Time) error {
-	if req.Key == "" || req.Delete {
-		return nil
-	}
-	if _, ok := s.state[req.Key]; ok || int64(len(s.state)) < b.cfg.State.MaxKeys {
-		return nil
-	}
-	b.prune(s, now)
-	if n := len(s.state); int64(n) >= b.cfg.State.MaxKeys {
-		return fmt.Errorf("topic %q holds %d state keys: %w", req.Topic, n, broker.ErrStateFull)
-	}
-	return nil
-}
-
-// record makes e its key's latest event, or removes the key for a
-// tombstone. Called with b.mu held, after e was appended.
+// record makes e its key's latest event, evicting the oldest key when a
+// new one finds the state full, or removes the key for a tombstone. Called with b.mu held, after e was appended.
 func (b *Broker) record(s *stream, req broker.PublishRequest, e broker.Entry, now time.Time) {
 	if req.Key == "" {
 		return
 	}
+	b.prune(s, now)
 	if req.Delete {
 		delete(s.state, req.Key)
-	} else {
-		if s.state == nil {
-			s.state = make(map[string]broker.Entry)
-		}
-		s.state[req.Key] = e
+		return
 	}
-	b.prune(s, now)
+	if s.state == nil {
+		s.state = make(map[string]broker.Entry)
+	}
+	if _, ok := s.state[req.Key]; !ok {
+		b.evict(s)
+	}
+	s.state[req.Key] = e
+}
+
+// evict makes room for a new key: while s's state holds the maximum number
+// of keys, it drops the key whose latest event is the oldest, as the Redis
+// publish script does. Called with b.mu held, after expired keys were
+// pruned.
+func (b *Broker) evict(s *stream) {
+	for int64(len(s.state)) >= b.cfg.State.MaxKeys {
+		oldest, first := "", true
+		for k, e := range s.state {
+			if first || e.ID.Less(s.state[oldest].ID) {
+				oldest, first = k, false
+			}
+		}
+		delete(s.state, oldest)
+	}
 }
 
 // prune drops the state keys whose latest event is older than the age limit.

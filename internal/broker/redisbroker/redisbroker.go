@@ -152,9 +152,6 @@ func (b *Broker) Publish(ctx context.Context, req broker.PublishRequest) (broker
 	case "replay":
 		prev, _ := reply[1].ToString()
 		return parseReplay(prev, req.Fingerprint)
-	case "state_full":
-		n, _ := reply[1].AsInt64()
-		return broker.PublishResult{}, fmt.Errorf("topic %q holds %d state keys: %w", req.Topic, n, broker.ErrStateFull)
 	}
 	idText, _ := reply[1].ToString()
 	id, err := streamid.Parse(idText)

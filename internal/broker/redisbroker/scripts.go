@@ -21,10 +21,15 @@ import "github.com/redis/rueidis"
 // A keyed event (ARGV[10]) also becomes its key's latest in the topic's
 // state: the hash KEYS[3] maps the key to the event's envelope (the message
 // published, with its ID), and the sorted set KEYS[4] scores the key by
-// the event's millisecond, so entries older than the state's age limit are
-// found without reading the hash. A new key while the hash holds the
-// maximum (after pruning expired keys) is refused before anything is
-// written: {"state_full", keys}. A tombstone (ARGV[11]) removes the key.
+// the event's ID (millisecond + min(sequence, 1023)/1024, exact in a
+// double), so entries older than the state's age limit, and the oldest
+// entry, are found without reading the hash. A new key while the hash holds
+// the maximum (after pruning expired keys) evicts the keys whose latest
+// events are the oldest (lowest score; ties, only past 1023 events in one
+// millisecond, by key order) until it fits: the event is always published,
+// the evicted keys' events stay in the history. Eviction reuses the
+// ZRANGEBYSCORE that pruning runs, so the ACL a publisher needs is
+// unchanged. A tombstone (ARGV[11]) removes the key.
 //
 // KEYS[1] history stream, KEYS[2] idempotency key, KEYS[3] state hash,
 // KEYS[4] state age set (same hash tag).
@@ -33,8 +38,7 @@ import "github.com/redis/rueidis"
 // 8 idempotency TTL seconds ("0" = no key), 9 request fingerprint,
 // 10 state key ("" = none), 11 "1" for a tombstone, 12 state max keys,
 // 13 state max age in ms ("" = none).
-// Returns {"ok", id, receivers}, {"replay", "<id> <receivers> <fingerprint>"}
-// or {"state_full", keys}.
+// Returns {"ok", id, receivers} or {"replay", "<id> <receivers> <fingerprint>"}.
 //
 // Redis does not roll a script back: a write refused after XADD (an ACL
 // without PUBLISH, or without the channel) would leave the event in history
@@ -56,22 +60,14 @@ if ARGV[8] ~= '0' then
   if prev then return {'replay', prev} end
 end
 local skey = ARGV[10]
--- Removes up to 1000 state keys whose latest event is before cutoff (ms).
-local function prune(cutoff)
-  local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. string.format('%.0f', cutoff), 'LIMIT', 0, 1000)
+-- Removes up to limit (at most 1000) of the oldest state keys whose latest
+-- event is before cutoff (ms; '+inf' for any age).
+local function prune(cutoff, limit)
+  local old = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', cutoff, 'LIMIT', 0, math.min(limit, 1000))
   if #old > 0 then
     redis.call('HDEL', KEYS[3], unpack(old))
     redis.call('ZREM', KEYS[4], unpack(old))
   end
-end
-if skey ~= '' and ARGV[11] ~= '1' and redis.call('HEXISTS', KEYS[3], skey) == 0 then
-  local n = redis.call('HLEN', KEYS[3])
-  if n >= tonumber(ARGV[12]) and ARGV[13] ~= '' then
-    local t = redis.call('TIME')
-    prune(tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - tonumber(ARGV[13]))
-    n = redis.call('HLEN', KEYS[3])
-  end
-  if n >= tonumber(ARGV[12]) then return {'state_full', n} end
 end
 local at = '*'
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -83,10 +79,10 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   at = string.format('%.0f-%d', tonumber(t[1]) * 1000 + math.floor(us / 1000) + 1, us % 1000)
 end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], at, 'e', ARGV[2], 't', ARGV[3], 'd', ARGV[4])
+local ms = tonumber(string.match(id, '^(%d+)'))
 if ARGV[6] ~= '' then
   -- Age is measured on Redis's clock (the new ID), not the publisher's: a
   -- publisher clock running ahead must not trim the event just added.
-  local ms = tonumber(string.match(id, '^(%d+)'))
   redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%.0f', ms - tonumber(ARGV[6])))
 end
 local msg = '\31ssegate1 ' .. id .. ' ' .. ARGV[3] .. ' ' .. ARGV[2] .. '\n' .. ARGV[4]
@@ -94,15 +90,19 @@ local n
 if ARGV[7] == '1' then n = redis.call('SPUBLISH', ARGV[1], msg) else n = redis.call('PUBLISH', ARGV[1], msg) end
 if ARGV[8] ~= '0' then redis.call('SET', KEYS[2], id .. ' ' .. n .. ' ' .. ARGV[9], 'EX', ARGV[8]) end
 if skey ~= '' then
+  if ARGV[13] ~= '' then prune('(' .. string.format('%.0f', ms - tonumber(ARGV[13])), 1000) end
   if ARGV[11] == '1' then
     redis.call('HDEL', KEYS[3], skey)
     redis.call('ZREM', KEYS[4], skey)
   else
+    if redis.call('HEXISTS', KEYS[3], skey) == 0 then
+      -- A new key: evict the oldest keys to make room (expired ones are gone).
+      local over = redis.call('HLEN', KEYS[3]) - tonumber(ARGV[12]) + 1
+      if over > 0 then prune('+inf', over) end
+    end
+    local seq = tonumber(string.match(id, '-(%d+)$'))
     redis.call('HSET', KEYS[3], skey, msg)
-    redis.call('ZADD', KEYS[4], string.match(id, '^(%d+)'), skey)
-  end
-  if ARGV[13] ~= '' then
-    prune(tonumber(string.match(id, '^(%d+)')) - tonumber(ARGV[13]))
+    redis.call('ZADD', KEYS[4], string.format('%.0f', ms) .. '.' .. string.format('%010.0f', math.min(seq, 1023) * 9765625), skey)
   end
 end
 return {'ok', id, n}

@@ -2,7 +2,6 @@ package redisbroker_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"testing"
@@ -170,29 +169,41 @@ func testStateKeys(t *testing.T, env stateEnv) {
 	}
 }
 
+// testStateMaxKeys checks the eviction at the key limit: a new key while the
+// state is full removes the key whose latest event is the oldest and is
+// published like any event; updating a held key or a tombstone evicts
+// nothing.
 func testStateMaxKeys(t *testing.T, env stateEnv) {
-	b := env.open(t, broker.HistoryConfig{State: broker.StateConfig{MaxKeys: 2}})
+	b := env.open(t, broker.HistoryConfig{State: broker.StateConfig{MaxKeys: 3}})
 	const topic = "state-max-keys"
-	mustPublish(t, b, broker.PublishRequest{Topic: topic, Key: "a", Data: []byte(`1`)})
-	b1 := mustPublish(t, b, broker.PublishRequest{Topic: topic, Key: "b", Data: []byte(`1`)})
-	before, n := mustState(t, b, topic), env.xlen(t, b, topic)
-	_, err := b.Publish(ctxT(t), broker.PublishRequest{Topic: topic, Key: "c", Data: []byte(`1`), AcceptedAt: time.Now()})
-	if !errors.Is(err, broker.ErrStateFull) {
-		t.Fatalf("a third key: err = %v, want ErrStateFull", err)
+	pub := func(key, data string) streamid.ID {
+		return mustPublish(t, b, broker.PublishRequest{Topic: topic, Key: key, Data: []byte(data)})
 	}
-	after := mustState(t, b, topic)
-	if m := env.xlen(t, b, topic); m != n || after.Position != before.Position || stateText(after.Entries) != stateText(before.Entries) {
-		t.Fatalf("a refused publish wrote something: history %d → %d, position %s → %s, state %s → %s",
-			n, m, before.Position, after.Position, stateText(before.Entries), stateText(after.Entries))
+	a1, b1, c1 := pub("a", "1"), pub("b", "1"), pub("c", "1")
+	a2 := pub("a", "2") // an update: a's latest is now the newest
+	if got, w := stateText(mustState(t, b, topic).Entries), want("b", "1", b1, "c", "1", c1, "a", "2", a2); got != w {
+		t.Fatalf("after updating a held key: %s, want %s (a was %s)", got, w, a1)
 	}
-	// Existing keys still update, unkeyed events still go through, and a
-	// tombstone makes room.
-	a2 := mustPublish(t, b, broker.PublishRequest{Topic: topic, Key: "a", Data: []byte(`2`)})
+	d1 := pub("d", "1")
+	st := mustState(t, b, topic)
+	if got, w := stateText(st.Entries), want("c", "1", c1, "a", "2", a2, "d", "1", d1); got != w || st.Position != d1 {
+		t.Fatalf("after a fourth key: %s at %s, want %s at %s (b, the oldest, evicted)", got, st.Position, w, d1)
+	}
+	page, err := b.History(ctxT(t), topic, a2, streamid.Zero, 10)
+	if err != nil || len(page.Entries) != 1 || page.Entries[0].ID != d1 {
+		t.Fatalf("history after %s = %+v, %v: want the evicting event %s", a2, page, err, d1)
+	}
+	// The next new key evicts the next oldest (the age set lost b too).
+	e1 := pub("e", "1")
+	if got, w := stateText(mustState(t, b, topic).Entries), want("a", "2", a2, "d", "1", d1, "e", "1", e1); got != w {
+		t.Fatalf("after a fifth key: %s, want %s", got, w)
+	}
+	// Unkeyed events and tombstones evict nothing; a tombstone makes room.
 	mustPublish(t, b, broker.PublishRequest{Topic: topic, Data: []byte(`plain`)})
-	mustPublish(t, b, broker.PublishRequest{Topic: topic, Key: "b", Delete: true, Data: []byte(`{}`)})
-	c1 := mustPublish(t, b, broker.PublishRequest{Topic: topic, Key: "c", Data: []byte(`1`)})
-	if got, w := stateText(mustState(t, b, topic).Entries), want("a", "2", a2, "c", "1", c1); got != w {
-		t.Fatalf("state = %s, want %s (b was %s)", got, w, b1)
+	mustPublish(t, b, broker.PublishRequest{Topic: topic, Key: "d", Delete: true, Data: []byte(`{}`)})
+	f1 := pub("f", "1")
+	if got, w := stateText(mustState(t, b, topic).Entries), want("a", "2", a2, "e", "1", e1, "f", "1", f1); got != w {
+		t.Fatalf("after a tombstone and a new key: %s, want %s", got, w)
 	}
 }
 
