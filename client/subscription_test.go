@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"testing"
@@ -123,23 +122,6 @@ func waitConnections(t *testing.T, g *harness.Gateway, n float64) {
 	})
 }
 
-// listenAgain listens on addr, which a stopped gateway has just released
-// (binding can briefly fail; bounded retry).
-func listenAgain(t *testing.T, addr string) net.Listener {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ln, err := net.Listen("tcp", addr)
-		if err == nil {
-			return ln
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listen %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond) // the port is being released; bounded by the deadline
-	}
-}
-
 // TestSubscriptionResumesAcrossGatewayRestart: the gateway drains (the
 // subscription surfaces shutdown), events are published while no gateway
 // runs, the subscription's reconnects are refused until a new gateway
@@ -176,7 +158,7 @@ func TestSubscriptionResumesAcrossGatewayRestart(t *testing.T) {
 	rec.waitUntil(t, "a reconnect refused while no gateway runs", func(as []attempt) bool {
 		return slices.ContainsFunc(as, func(a attempt) bool { return a.status == 0 })
 	})
-	startGatewayOn(t, listenAgain(t, addr), srv)
+	startGatewayOn(t, harness.ListenAgain(t, addr), srv)
 	sameIDs(t, "resumed", messageIDs(t, r.recv(t, 5), topic), missed)
 	live := publishN(t, pc, topic, 8, 2)
 	sameIDs(t, "live after the resume", messageIDs(t, r.recv(t, 2), topic), live)

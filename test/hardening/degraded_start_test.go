@@ -1,13 +1,10 @@
 package hardening
 
 import (
-	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -101,7 +98,7 @@ func TestStartWithSentinelDown(t *testing.T) {
 	d := startDegraded(t, "redis://"+sentinel, "mymaster")
 	d.checkDown(t)
 	primary.Restart(t)
-	startSentinelOn(t, bin, port, primary.Addr())
+	redistest.StartSentinel(t, bin, port, primary.Addr())
 	d.checkUp(t)
 }
 
@@ -128,31 +125,4 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// startSentinelOn runs a redis-sentinel on port monitoring primary as
-// master set "mymaster"; cleanup kills it.
-func startSentinelOn(t *testing.T, bin string, port int, primary string) {
-	t.Helper()
-	host, pport, _ := net.SplitHostPort(primary)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "sentinel.conf") // Sentinel rewrites its config: it must be writable
-	text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor mymaster %s %s 1\n"+
-		"sentinel down-after-milliseconds mymaster 1000\n", port, dir, host, pport)
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		t.Fatalf("sentinel config: %v", err)
-	}
-	cmd := exec.Command(bin, conf)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-sentinel: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	harness.Eventually(t, upWithin, "sentinel answers", func() bool {
-		_, err := redistest.Exec(context.Background(), addr, "PING")
-		return err == nil
-	})
 }

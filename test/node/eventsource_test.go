@@ -65,7 +65,7 @@ func TestEventSourceResumesFromFirstPosition(t *testing.T) {
 			}
 			idA := harness.PublishEvent(t, pub.URL, a, map[string]string{"n": "a"}).ID
 			idB := harness.PublishEvent(t, pub.URL, b, map[string]string{"n": "b"}).ID
-			startGatewayOn(t, listenAgain(t, addr), cfg)
+			startGatewayOn(t, harness.ListenAgain(t, addr), cfg)
 
 			if m := c.expect(t, 0, "message"); m.ID != idA || m.Data != `{"n":"a"}` {
 				t.Fatalf("single-topic stream got %+v, want %s", m, idA)
@@ -120,23 +120,6 @@ func startGatewayOn(t *testing.T, ln net.Listener, cfg gateway.ProgramConfig) *h
 	g := harness.StartGatewayOn(t, ln, cfg)
 	harness.WaitHTTP(t, g.URL+"/readyz", http.StatusOK)
 	return g
-}
-
-// listenAgain listens on addr, which a stopped gateway has just released;
-// binding again can briefly fail, so it retries for up to 5 s.
-func listenAgain(t *testing.T, addr string) net.Listener {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ln, err := net.Listen("tcp", addr)
-		if err == nil {
-			return ln
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listen %s: %v", addr, err)
-		}
-		time.Sleep(20 * time.Millisecond) // the port is being released; bounded by the deadline
-	}
 }
 
 // line is one thing the client saw (see client.mjs).

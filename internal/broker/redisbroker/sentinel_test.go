@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -37,28 +34,7 @@ func startSentinel(t *testing.T, primary string) string {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	host, pport, _ := net.SplitHostPort(primary)
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "sentinel.conf") // Sentinel rewrites its config: it must be writable
-	text := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nsentinel monitor mymaster %s %s 1\n"+
-		"sentinel down-after-milliseconds mymaster 1000\nsentinel failover-timeout mymaster 5000\n", port, dir, host, pport)
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-		t.Fatalf("sentinel config: %v", err)
-	}
-	cmd := exec.Command(bin, conf)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-sentinel: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	eventually(t, "sentinel answers", func() bool {
-		_, err := redistest.Exec(context.Background(), addr, "PING")
-		return err == nil
-	})
-	return addr
+	return redistest.StartSentinel(t, bin, port, primary)
 }
 
 // TestSentinelFailover runs the broker through Sentinel: after the primary
