@@ -142,6 +142,14 @@ func (b *Broker) Publish(ctx context.Context, req broker.PublishRequest) (broker
 	args = append(args, b.stateArgs(req)...)
 	keys := []string{StreamKey(req.Topic), idemKey, StateKey(req.Topic), StateAgeKey(req.Topic)}
 	reply, err := b.exec(ctx, b.publish, keys, args)
+	if err != nil && req.IdempotencyKey != "" && broker.ClassOf(err) == broker.ClassConnection && ctx.Err() == nil {
+		// A connection found dead on this call (Redis restarted since its
+		// last use) fails the first command sent on it, and rueidis
+		// reconnects. Whether the script ran before the loss is unknown,
+		// so only a request with an idempotency key is sent once more: a
+		// script that did run answers the retry as a replay.
+		reply, err = b.exec(ctx, b.publish, keys, args)
+	}
 	if err != nil {
 		return broker.PublishResult{}, err
 	}
