@@ -187,10 +187,7 @@ func TestBoardSurvivesGatewayRestart(t *testing.T) {
 	first, addr := startGatewayAt(t, "127.0.0.1:0", cfg)
 	pageURL := "http://" + addr + "/?topic=spools:updates"
 
-	ctx := newBrowser(t, bin)
-	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL)); err != nil {
-		t.Fatalf("navigate %s: %v", pageURL, err)
-	}
+	ctx := openPage(t, bin, pageURL)
 	waitPage(t, ctx, `window.__ssegate && window.__ssegate.status === 'open'`, 10*time.Second, "the page's stream to open")
 
 	var published []spool
@@ -382,6 +379,16 @@ func reducedMotion(ctx context.Context, tg *chromedp.Target) (chromedp.Void, err
 
 // waitPage polls the JavaScript predicate in the page until it is truthy,
 // failing the test with what after timeout.
+// openPage starts a browser and opens pageURL in it.
+func openPage(t *testing.T, bin, pageURL string) context.Context {
+	t.Helper()
+	ctx := newBrowser(t, bin)
+	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL)); err != nil {
+		t.Fatalf("navigate %s: %v", pageURL, err)
+	}
+	return ctx
+}
+
 func waitPage(t *testing.T, ctx context.Context, predicate string, timeout time.Duration, what string) {
 	t.Helper()
 	pctx, cancel := context.WithTimeout(ctx, timeout+5*time.Second)

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/ssegate/ssegate/gateway"
 	"github.com/ssegate/ssegate/internal/redistest"
 	"github.com/ssegate/ssegate/publisher"
@@ -35,10 +33,7 @@ func TestPageWithoutEventsSurvivesGatewayRestart(t *testing.T) {
 	}
 	first, addr := startGatewayAt(t, "127.0.0.1:0", cfg)
 	pageURL := "http://" + addr + "/?topic=spools:updates"
-	ctx := newBrowser(t, bin)
-	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL)); err != nil {
-		t.Fatalf("navigate %s: %v", pageURL, err)
-	}
+	ctx := openPage(t, bin, pageURL)
 	// The position comes with the stream's first bytes, before the
 	// shutdown that ends it: an open stream has it.
 	waitPage(t, ctx, `window.__ssegate && window.__ssegate.status === 'open'`, 10*time.Second, "the page's stream to open")
