@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ssegate/ssegate/gateway"
+	"github.com/ssegate/ssegate/internal/apispec/spectest"
 	"github.com/ssegate/ssegate/internal/status"
 	"github.com/ssegate/ssegate/test/harness"
 )
@@ -119,6 +120,27 @@ func TestStatusJSONCounts(t *testing.T) {
 	}
 	if _, ok := rep.Resets["trimmed"]; !ok {
 		t.Errorf("resets = %v, want every reason listed", rep.Resets)
+	}
+	checkAgainstSpec(t, url+"?token="+statusToken)
+}
+
+// checkAgainstSpec GETs url and checks the exchange against the OpenAPI
+// document.
+func checkAgainstSpec(t *testing.T, url string) {
+	t.Helper()
+	v, err := spectest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err := v.Check(req, nil, resp, body); err != nil {
+		t.Errorf("GET %s against the OpenAPI document: %v", url, err)
 	}
 }
 
