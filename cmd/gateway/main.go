@@ -46,6 +46,8 @@ func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
+	cfg.Status.Version, cfg.Status.Commit = version, commit
+	cfg.Status.Settings = maskedSettings(s)
 	p, err := gateway.NewProgram(cfg)
 	if err != nil {
 		return err
@@ -98,6 +100,8 @@ func (st *settings) bind(s *config.Set) {
 	st.authSet.BindSubscribe(s)
 	st.authSet.BindJWT(s)
 	st.authSet.BindPublish(s)
+	s.String(&cfg.Status.Token, "status-token", "SSEGATE_STATUS_TOKEN", "", "enables the status page (/status, /status.json, /status/stream) for requests bearing this token (Authorization: Bearer or ?token=; at least 16 characters); others get 404; empty = off unless -status-listen")
+	s.String(&cfg.Status.Listen, "status-listen", "SSEGATE_STATUS_LISTEN", "", "serve the status page only on this separate address, e.g. 127.0.0.1:9091 (with -status-token set, still behind the token); empty = off unless -status-token")
 }
 
 // program completes the gateway's configuration from the parsed settings.
@@ -117,6 +121,9 @@ func (st *settings) program(log *slog.Logger) (gateway.ProgramConfig, error) {
 		return cfg, err
 	}
 	if cfg.Auth, err = authSet.Subscriber(log); err != nil {
+		return cfg, err
+	}
+	if err = checkStatus(cfg.Status, common.Listen); err != nil {
 		return cfg, err
 	}
 	cfg.Embed, err = st.embed(cfg.RedisURL, log)
