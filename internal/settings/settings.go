@@ -1,0 +1,40 @@
+// Package settings reads the gateway's and the publisher's settings (flags
+// and SSEGATE_* environment variables, config.Set) and turns them into the
+// programs' configurations. The service binaries (cmd/gateway,
+// cmd/publisher) and `ssegatectl check-config` both load their settings
+// here, so the check validates exactly what the service would: the same
+// names, defaults, unknown-name errors and checks, not a copy of them.
+package settings
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"github.com/ssegate/ssegate/internal/config"
+	"github.com/ssegate/ssegate/internal/service"
+)
+
+// Build identifies the binary for -version.
+type Build struct {
+	Name, Version, Commit string
+}
+
+// Output is where -h, -version and the logs go.
+type Output struct {
+	Stdout, Stderr io.Writer
+}
+
+// parse parses args and env into a config.Set bound by bind, then acts on
+// the common settings (service.Common.Start). done reports that the
+// process should exit with err now (-h, -version, -healthcheck or a bad
+// setting).
+func parse(ctx context.Context, args []string, env config.Env, b Build, out Output, common *service.Common, bind func(*config.Set)) (log *slog.Logger, done bool, err error) {
+	s := config.New(b.Name, env)
+	s.SetOutput(out.Stderr)
+	bind(s)
+	if err := s.Parse(args); err != nil {
+		return nil, true, err
+	}
+	return common.Start(ctx, b.Name, b.Version, b.Commit, out.Stdout, out.Stderr)
+}
