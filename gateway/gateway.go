@@ -86,6 +86,9 @@ type Broker interface {
 	// State reads a topic's keyed state with the position it is
 	// consistent with, in one atomic step (state.go).
 	State(ctx context.Context, topic string) (broker.State, error)
+	// Subscriptions describes the subscription connections (the status
+	// page): bookkeeping only, no call to Redis.
+	Subscriptions() broker.Subscriptions
 }
 
 // Config tunes a gateway. Zero values take the defaults in DefaultConfig.

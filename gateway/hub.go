@@ -21,6 +21,7 @@ type hubTopic struct {
 	last    streamid.ID // newest ID dispatched (or known at subscription)
 	members []member
 	hold    topicHold // live messages wait here while history is read (hold.go)
+	events  uint64    // events dispatched since the topic opened (status page)
 }
 
 // hub fans messages out to the connections of this process. It knows no
@@ -113,6 +114,7 @@ func (h *hub) dispatchLocked(t *hubTopic, f *frame) {
 		}
 		t.last = f.id
 	}
+	t.events++
 	for _, m := range t.members {
 		m.c.enqueue(f)
 	}

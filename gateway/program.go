@@ -20,6 +20,7 @@ import (
 	"github.com/ssegate/ssegate/internal/broker/membroker"
 	"github.com/ssegate/ssegate/internal/broker/redisbroker"
 	"github.com/ssegate/ssegate/internal/httpserver"
+	"github.com/ssegate/ssegate/internal/status"
 )
 
 // ProgramConfig is everything the gateway process needs.
@@ -39,6 +40,8 @@ type ProgramConfig struct {
 
 	// RedisSecurity is the password file and TLS files for Redis.
 	RedisSecurity redisbroker.Security
+	// Status enables the status page (status_page.go); off by default.
+	Status StatusConfig
 }
 
 // RedisOptions are the Redis broker options the gateway runs with (and
@@ -54,12 +57,14 @@ func (cfg ProgramConfig) RedisOptions() redisbroker.Options {
 
 // Program is a running gateway process: HTTP server, broker and fan-out.
 type Program struct {
-	cfg    ProgramConfig
-	server *Server
-	echo   *echo.Echo
-	close  func()
-	broker Broker
-	mem    *membroker.Broker
+	cfg      ProgramConfig
+	server   *Server
+	echo     *echo.Echo
+	close    func()
+	broker   Broker
+	mem      *membroker.Broker
+	status   *statusPage  // nil when the status page is off
+	statusLn net.Listener // the status page's own listener, if any
 }
 
 // NewProgram builds the gateway from cfg; Run starts it.
@@ -75,6 +80,9 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 	}
 	cfg.HTTP.Logger = cfg.Logger
 	cfg.HTTP.StreamRoutes = append(cfg.HTTP.StreamRoutes, "/api/sse/stream")
+	if cfg.Status.Enabled() && cfg.Status.Listen == "" {
+		cfg.HTTP.StreamRoutes = append(cfg.HTTP.StreamRoutes, status.StreamPath)
+	}
 	cfg.Registry = cfg.HTTP.Registry
 	p := &Program{cfg: cfg, close: func() {}}
 	if cfg.RedisURL == "" {
@@ -96,6 +104,10 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 	p.echo = httpserver.NewEcho(cfg.HTTP)
 	p.server.Register(p.echo)
 	if err := errors.Join(apispec.Register(p.echo), mountWeb(p.echo)); err != nil {
+		p.close()
+		return nil, err
+	}
+	if err := p.enableStatus(); err != nil {
 		p.close()
 		return nil, err
 	}
@@ -192,6 +204,7 @@ func (p *Program) Run(ctx context.Context, ln net.Listener) error {
 		defer wg.Done()
 		runErr = p.server.Run(runCtx)
 	}()
+	statusErr := p.runStatus(runCtx, &wg)
 	p.awaitBroker(ctx)
 	p.cfg.Logger.Info("gateway listening", "addr", ln.Addr().String(), "redis", p.cfg.RedisURL != "")
 	err := httpserver.Serve(ctx, p.echo, ln, p.cfg.HTTP, p.cfg.ShutdownGrace, func(ctx context.Context) {
@@ -205,5 +218,5 @@ func (p *Program) Run(ctx context.Context, ln net.Listener) error {
 	if errors.Is(runErr, context.Canceled) {
 		runErr = nil
 	}
-	return errors.Join(err, runErr)
+	return errors.Join(err, runErr, *statusErr)
 }

@@ -156,3 +156,24 @@ func OSEnv() Env {
 	}
 	return env
 }
+
+// Value is a setting as it is in force after Parse.
+type Value struct {
+	Flag, Env, Value string
+}
+
+// Values returns every setting with the value in force (flag, else
+// environment, else default), in -h order. Secrets are in it as they are:
+// mask them before showing them anywhere (the gateway's status page does,
+// through package status).
+func (s *Set) Values() []Value {
+	out := make([]Value, 0, len(s.settings))
+	for _, st := range s.settings {
+		v := st.def
+		if f := s.fs.Lookup(st.flag); f != nil {
+			v = f.Value.String()
+		}
+		out = append(out, Value{Flag: st.flag, Env: st.env, Value: v})
+	}
+	return out
+}

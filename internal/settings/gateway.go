@@ -29,7 +29,7 @@ type Gateway struct {
 // (-h, -version, -healthcheck, or a setting error).
 func LoadGateway(ctx context.Context, args []string, env config.Env, b Build, out Output) (g Gateway, done bool, err error) {
 	var st gatewaySettings
-	log, done, err := parse(ctx, args, env, b, out, &st.common, st.bind)
+	s, log, done, err := parse(ctx, args, env, b, out, &st.common, st.bind)
 	if done {
 		return g, true, err
 	}
@@ -37,6 +37,8 @@ func LoadGateway(ctx context.Context, args []string, env config.Env, b Build, ou
 	if err != nil {
 		return g, true, err
 	}
+	cfg.Status.Version, cfg.Status.Commit = b.Version, b.Commit
+	cfg.Status.Settings = maskedSettings(s)
 	return Gateway{Program: cfg, Listen: st.common.Listen, PprofAddr: st.pprofAddr}, false, nil
 }
 
@@ -74,6 +76,8 @@ func (st *gatewaySettings) bind(s *config.Set) {
 	st.authSet.BindSubscribe(s)
 	st.authSet.BindJWT(s)
 	st.authSet.BindPublish(s)
+	s.String(&cfg.Status.Token, "status-token", "SSEGATE_STATUS_TOKEN", "", "enables the status page (/status, /status.json, /status/stream) for requests bearing this token (Authorization: Bearer or ?token=; at least 16 characters); others get 404; empty = off unless -status-listen")
+	s.String(&cfg.Status.Listen, "status-listen", "SSEGATE_STATUS_LISTEN", "", "serve the status page only on this separate address, e.g. 127.0.0.1:9091 (with -status-token set, still behind the token); empty = off unless -status-token")
 }
 
 // program completes the gateway's configuration from the parsed settings.
@@ -93,6 +97,9 @@ func (st *gatewaySettings) program(log *slog.Logger) (gateway.ProgramConfig, err
 		return cfg, err
 	}
 	if cfg.Auth, err = authSet.Subscriber(log); err != nil {
+		return cfg, err
+	}
+	if err = checkStatus(cfg.Status, common.Listen); err != nil {
 		return cfg, err
 	}
 	cfg.Embed, err = st.embed(cfg.RedisURL, log)

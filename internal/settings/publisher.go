@@ -25,7 +25,7 @@ func LoadPublisher(ctx context.Context, args []string, env config.Env, b Build, 
 		common  service.Common
 		authSet auth.Settings
 	)
-	log, done, err := parse(ctx, args, env, b, out, &common, func(s *config.Set) {
+	_, log, done, err := parse(ctx, args, env, b, out, &common, func(s *config.Set) {
 		common.Bind(s, service.Defaults{
 			Listen:        ":8081",
 			RedisURL:      "redis://127.0.0.1:6379/0",

@@ -28,13 +28,14 @@ type Output struct {
 // parse parses args and env into a config.Set bound by bind, then acts on
 // the common settings (service.Common.Start). done reports that the
 // process should exit with err now (-h, -version, -healthcheck or a bad
-// setting).
-func parse(ctx context.Context, args []string, env config.Env, b Build, out Output, common *service.Common, bind func(*config.Set)) (log *slog.Logger, done bool, err error) {
-	s := config.New(b.Name, env)
+// setting). The Set is returned for the values in force (Set.Values).
+func parse(ctx context.Context, args []string, env config.Env, b Build, out Output, common *service.Common, bind func(*config.Set)) (s *config.Set, log *slog.Logger, done bool, err error) {
+	s = config.New(b.Name, env)
 	s.SetOutput(out.Stderr)
 	bind(s)
 	if err := s.Parse(args); err != nil {
-		return nil, true, err
+		return s, nil, true, err
 	}
-	return common.Start(ctx, b.Name, b.Version, b.Commit, out.Stdout, out.Stderr)
+	log, done, err = common.Start(ctx, b.Name, b.Version, b.Commit, out.Stdout, out.Stderr)
+	return s, log, done, err
 }

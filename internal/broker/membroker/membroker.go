@@ -262,3 +262,15 @@ func (b *Broker) Last(_ context.Context, topic string) (streamid.ID, error) {
 	}
 	return streamid.Zero, nil
 }
+
+// Subscriptions reports the one in-process "connection": up while Run
+// holds the sink, with the topics subscribed (the gateway's status page).
+func (b *Broker) Subscriptions() broker.Subscriptions {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := broker.NodeState{Addr: "in-process", State: broker.NodeDown, Topics: len(b.subs)}
+	if b.sink != nil {
+		n.State = broker.NodeUp
+	}
+	return broker.Subscriptions{Mode: "memory", Nodes: []broker.NodeState{n}}
+}

@@ -29,6 +29,7 @@ type Broker struct {
 	conns   atomic.Pointer[conns] // nil until Redis first answered
 	log     *slog.Logger
 	sharded bool
+	seeds   string // the configured addresses, for the status page
 	access  Access
 	hist    broker.HistoryConfig
 	publish *rueidis.Lua
@@ -74,6 +75,7 @@ func New(opts Options) (*Broker, error) {
 		hist.State.MaxKeys = broker.DefaultStateMaxKeys
 	}
 	b := &Broker{log: log, sharded: opts.Sharded, access: opts.Access, hist: hist, faults: newFaults(log)}
+	b.seeds = strings.Join(co.InitAddress, ",")
 	b.publish, b.page, b.state = newScripts()
 	b.subs = newSubscriber(opts.Sharded, log)
 	c, err := b.dial(context.Background(), co)

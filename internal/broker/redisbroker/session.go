@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/redis/rueidis"
 )
@@ -19,8 +20,9 @@ type session struct {
 	topo     topology      // how the deployment routes topics; fixed
 	kick     chan struct{} // capacity 1: the topics routed here changed
 	cancel   context.CancelFunc
-	up       bool // connected and answering (guarded by subscriber.mu)
-	stopping bool // cancelled by the supervisor (guarded by subscriber.mu)
+	up       bool      // connected and answering (guarded by subscriber.mu)
+	stopping bool      // cancelled by the supervisor (guarded by subscriber.mu)
+	since    time.Time // when up or stopping last changed (guarded by subscriber.mu)
 }
 
 // session runs one subscription connection to se.addr until it fails or
@@ -46,6 +48,7 @@ func (s *subscriber) session(ctx context.Context, se *session) (own bool, err er
 	}
 	s.mu.Lock()
 	se.up = true
+	se.mark(time.Now())
 	s.mu.Unlock()
 	s.log.Info("redis subscription connected", "node", se.addr)
 	return own, s.serve(ctx, dc, se, wait)
@@ -78,6 +81,7 @@ func (s *subscriber) lost(se *session) bool {
 	defer s.mu.Unlock()
 	wasUp := se.up
 	se.up = false
+	se.mark(time.Now())
 	for _, t := range s.topics {
 		if t.node == se.addr {
 			t.lose() // route again: in a cluster ownership may have moved

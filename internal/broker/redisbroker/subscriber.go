@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/rueidis"
 
@@ -35,7 +36,9 @@ type subscriber struct {
 	topics   map[string]*topic
 	sessions map[string]*session // running sessions by node address
 	need     map[string]bool     // addresses routing wants a session for
-	sink     broker.Sink
+	// downSince is when the last session to an address ended (status page).
+	downSince map[string]time.Time
+	sink      broker.Sink
 	// live is the sink for the reader goroutines: read on every message
 	// without taking mu, which routing and sync hold while they walk topics.
 	live atomic.Pointer[broker.Sink]
@@ -45,13 +48,14 @@ type subscriber struct {
 // and is not healthy until attach gives it one.
 func newSubscriber(sharded bool, log *slog.Logger) *subscriber {
 	return &subscriber{
-		sharded:  sharded,
-		log:      log,
-		kick:     make(chan struct{}, 1),
-		closed:   make(chan struct{}),
-		topics:   make(map[string]*topic),
-		sessions: make(map[string]*session),
-		need:     make(map[string]bool),
+		sharded:   sharded,
+		log:       log,
+		kick:      make(chan struct{}, 1),
+		closed:    make(chan struct{}),
+		topics:    make(map[string]*topic),
+		sessions:  make(map[string]*session),
+		need:      make(map[string]bool),
+		downSince: make(map[string]time.Time),
 	}
 }
 

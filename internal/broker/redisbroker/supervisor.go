@@ -88,6 +88,7 @@ func (sv *supervisor) sessionEnded(e sessionEnd) error {
 	s.mu.Lock()
 	if s.sessions[e.se.addr] == e.se {
 		delete(s.sessions, e.se.addr)
+		s.downSince[e.se.addr] = time.Now()
 	}
 	s.topo.ended(e.se.addr)
 	stopping := e.se.stopping
@@ -207,6 +208,7 @@ func (sv *supervisor) reconcile(ctx context.Context, now time.Time) (wake time.T
 	for addr, se := range s.sessions {
 		if !s.need[addr] && !se.stopping {
 			se.stopping = true
+			se.mark(now)
 			se.cancel()
 		}
 	}
@@ -241,7 +243,8 @@ func (sv *supervisor) learnSlots(ctx context.Context, now time.Time, slots *slot
 func (sv *supervisor) start(ctx context.Context, addr string) {
 	s := sv.s
 	ctx, cancel := context.WithCancel(ctx)
-	se := &session{addr: addr, topo: s.topo, kick: make(chan struct{}, 1), cancel: cancel}
+	se := &session{addr: addr, topo: s.topo, kick: make(chan struct{}, 1), cancel: cancel, since: time.Now()}
+	delete(s.downSince, addr)
 	s.sessions[addr] = se
 	sv.wg.Add(1)
 	go func() {
