@@ -166,20 +166,42 @@ func (b *background) exit(t *testing.T) error {
 // are.
 func services(t *testing.T, redisURL string, env map[string]string) (gw *harness.Gateway, pub *harness.Publisher) {
 	t.Helper()
+	return startGateway(t, redisURL, env), startPublisher(t, redisURL, env)
+}
+
+// withRedis is env with the Redis URL and JSON logs.
+func withRedis(redisURL string, env map[string]string) map[string]string {
 	full := map[string]string{"SSEGATE_REDIS_URL": redisURL, "SSEGATE_LOG_FORMAT": "json"}
 	for k, v := range env {
 		full[k] = v
 	}
-	out := settings.Output{Stdout: io.Discard, Stderr: io.Discard}
-	g, done, err := settings.LoadGateway(context.Background(), nil, full, settings.Build{Name: "gateway"}, out)
+	return full
+}
+
+// discard is where the services' -h and start-up output go.
+var discard = settings.Output{Stdout: io.Discard, Stderr: io.Discard}
+
+// startGateway runs a gateway configured from env through
+// internal/settings.
+func startGateway(t *testing.T, redisURL string, env map[string]string) *harness.Gateway {
+	t.Helper()
+	g, done, err := settings.LoadGateway(context.Background(), nil, withRedis(redisURL, env), settings.Build{Name: "gateway", Version: "test"}, discard)
 	if done {
 		t.Fatalf("gateway settings: %v", err)
 	}
-	p, done, err := settings.LoadPublisher(context.Background(), nil, full, settings.Build{Name: "publisher"}, out)
+	g.Program.Logger = harness.Logger()
+	return harness.StartGateway(t, g.Program)
+}
+
+// startPublisher runs a publisher configured from env through
+// internal/settings.
+func startPublisher(t *testing.T, redisURL string, env map[string]string) *harness.Publisher {
+	t.Helper()
+	p, done, err := settings.LoadPublisher(context.Background(), nil, withRedis(redisURL, env), settings.Build{Name: "publisher"}, discard)
 	if done {
 		t.Fatalf("publisher settings: %v", err)
 	}
-	g.Program.Logger, p.Program.Logger = harness.Logger(), harness.Logger()
+	p.Program.Logger = harness.Logger()
 	p.Program.PublishTimeout = waitFor
-	return harness.StartGateway(t, g.Program), harness.StartPublisher(t, p.Program)
+	return harness.StartPublisher(t, p.Program)
 }
