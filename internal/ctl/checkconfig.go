@@ -88,5 +88,5 @@ func checkRedis(ctx context.Context, service string, opts redisbroker.Options, t
 	case errors.As(err, &ce):
 		return fmt.Errorf("redis at %s: %s", where, ce.Fix)
 	}
-	return fmt.Errorf("redis at %s cannot be reached (%v): check SSEGATE_REDIS_URL, that Redis runs and that this host may connect to it", where, err)
+	return fmt.Errorf("redis at %s cannot be reached (%w): check SSEGATE_REDIS_URL, that Redis runs and that this host may connect to it", where, err)
 }
