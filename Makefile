@@ -21,9 +21,9 @@ SHELL     := /bin/bash
 run:
 	$(GO) run ./cmd/gateway
 
-## build: the three binaries into ./bin
+## build: the four binaries into ./bin
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/gateway ./cmd/publisher ./cmd/ssebench
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/gateway ./cmd/publisher ./cmd/ssebench ./cmd/ssegatectl
 
 ## deps: install the servers the tests run for real (Debian packages)
 deps:

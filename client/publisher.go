@@ -34,6 +34,11 @@ type Event struct {
 	Topic string `json:"topic"`
 	Type  string `json:"type,omitempty"` // SSE event name; empty: "message"
 	Data  any    `json:"data"`           // any JSON value; json.RawMessage is sent as is
+	// Key, when set, makes the event its key's latest in the topic's
+	// state (GET /api/state); Delete (with Key) removes the key from the
+	// state instead.
+	Key    string `json:"key,omitempty"`
+	Delete bool   `json:"delete,omitempty"`
 
 	// IdempotencyKey identifies this logical event across retries and
 	// calls; empty: the call generates one.

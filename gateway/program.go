@@ -44,6 +44,17 @@ type ProgramConfig struct {
 	Status StatusConfig
 }
 
+// RedisOptions are the Redis broker options the gateway runs with (and
+// `ssegatectl check-config gateway` checks): it reads history and holds
+// the subscription.
+func (cfg ProgramConfig) RedisOptions() redisbroker.Options {
+	return redisbroker.Options{
+		URL: cfg.RedisURL, SentinelMaster: cfg.SentinelMaster, Sharded: cfg.Sharded,
+		Security: cfg.RedisSecurity, Access: redisbroker.AccessRead | redisbroker.AccessSubscribe,
+		History: cfg.History, Logger: cfg.Logger,
+	}
+}
+
 // Program is a running gateway process: HTTP server, broker and fan-out.
 type Program struct {
 	cfg      ProgramConfig
@@ -80,11 +91,7 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 		cfg.Logger.Warn("no SSEGATE_REDIS_URL: running the embedded in-process broker (single process, history in memory). " +
 			"Set SSEGATE_REDIS_URL=redis://host:6379/0 (or -redis-url) to use Redis and run several gateways.")
 	} else {
-		rb, err := redisbroker.New(redisbroker.Options{
-			URL: cfg.RedisURL, SentinelMaster: cfg.SentinelMaster, Sharded: cfg.Sharded,
-			Security: cfg.RedisSecurity, Access: redisbroker.AccessRead | redisbroker.AccessSubscribe,
-			History: cfg.History, Logger: cfg.Logger,
-		})
+		rb, err := redisbroker.New(cfg.RedisOptions())
 		if err != nil {
 			return nil, err
 		}

@@ -30,6 +30,16 @@ type ProgramConfig struct {
 	RedisSecurity redisbroker.Security
 }
 
+// RedisOptions are the Redis broker options the publisher runs with (and
+// `ssegatectl check-config publisher` checks): it appends and publishes.
+func (cfg ProgramConfig) RedisOptions() redisbroker.Options {
+	return redisbroker.Options{
+		URL: cfg.RedisURL, SentinelMaster: cfg.SentinelMaster, Sharded: cfg.Sharded,
+		Security: cfg.RedisSecurity, Access: redisbroker.AccessPublish,
+		History: cfg.History, Logger: cfg.Logger,
+	}
+}
+
 // Program is a running publisher process.
 type Program struct {
 	cfg    ProgramConfig
@@ -51,11 +61,7 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 	}
 	cfg.HTTP.Logger = cfg.Logger
 	cfg.Registry = cfg.HTTP.Registry
-	rb, err := redisbroker.New(redisbroker.Options{
-		URL: cfg.RedisURL, SentinelMaster: cfg.SentinelMaster, Sharded: cfg.Sharded,
-		Security: cfg.RedisSecurity, Access: redisbroker.AccessPublish,
-		History: cfg.History, Logger: cfg.Logger,
-	})
+	rb, err := redisbroker.New(cfg.RedisOptions())
 	if err != nil {
 		return nil, err
 	}

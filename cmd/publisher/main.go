@@ -7,11 +7,10 @@ import (
 	"context"
 	"io"
 	"net"
-	"time"
 
-	"github.com/ssegate/ssegate/internal/auth"
 	"github.com/ssegate/ssegate/internal/config"
 	"github.com/ssegate/ssegate/internal/service"
+	"github.com/ssegate/ssegate/internal/settings"
 	"github.com/ssegate/ssegate/publisher"
 )
 
@@ -23,44 +22,19 @@ var (
 
 func main() { service.Main("publisher", run) }
 
+// run loads the settings (internal/settings: the same code
+// `ssegatectl check-config publisher` checks) and runs the publisher.
 func run(ctx context.Context, args []string, env config.Env, stdout, stderr io.Writer) error {
-	var (
-		cfg     publisher.ProgramConfig
-		common  service.Common
-		authSet auth.Settings
-	)
-	s := config.New("publisher", env)
-	s.SetOutput(stderr)
-	common.Bind(s, service.Defaults{
-		Listen:        ":8081",
-		RedisURL:      "redis://127.0.0.1:6379/0",
-		RedisURLHelp:  "redis://[user:pass@]host:port/db, rediss:// for TLS (Cluster seeds: ?addr=h2:p2&addr=h3:p3)",
-		ShutdownGrace: 10 * time.Second,
-		MaxLenHelp:    "events kept per topic (approximate, MAXLEN ~)",
-	})
-	authSet.BindPublish(s)
-	authSet.BindJWT(s)
-	if err := s.Parse(args); err != nil {
-		return err
-	}
-	log, done, err := common.Start(ctx, "publisher", version, commit, stdout, stderr)
+	st, done, err := settings.LoadPublisher(ctx, args, env,
+		settings.Build{Name: "publisher", Version: version, Commit: commit}, settings.Output{Stdout: stdout, Stderr: stderr})
 	if done {
 		return err
 	}
-	cfg.Logger = log
-	cfg.RedisURL, cfg.Sharded, cfg.SentinelMaster = common.RedisURL, common.Sharded, common.SentinelMaster
-	cfg.RedisSecurity = common.RedisSecurity
-	cfg.History, cfg.ShutdownGrace, cfg.HTTP = common.History, common.ShutdownGrace, common.HTTP
-	cfg.MaxBodyBytes, cfg.MaxEventBytes, cfg.MaxTopicLen = common.MaxBodyBytes, common.MaxEventBytes, common.MaxTopicLen
-	authSet.MaxTopicLen = common.MaxTopicLen // patterns in JWT claims: the same bound as topics
-	if cfg.Auth, err = authSet.Publisher(log); err != nil {
-		return err
-	}
-	p, err := publisher.NewProgram(cfg)
+	p, err := publisher.NewProgram(st.Program)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", common.Listen)
+	ln, err := net.Listen("tcp", st.Listen)
 	if err != nil {
 		return err
 	}

@@ -216,7 +216,7 @@ func TestDockerfile(t *testing.T) {
 		t.Fatalf("%s: no build stage", path)
 	}
 	buildText := strings.Join(build.lines, "\n")
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "-X main.version=${VERSION}", "-X main.commit=${COMMIT}", "./cmd/gateway", "./cmd/publisher", "./cmd/ssebench"} {
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "-X main.version=${VERSION}", "-X main.commit=${COMMIT}", "./cmd/gateway", "./cmd/publisher", "./cmd/ssebench", "./cmd/ssegatectl"} {
 		if !strings.Contains(buildText, want) {
 			t.Errorf("build stage lacks %q", want)
 		}
@@ -228,6 +228,7 @@ func TestDockerfile(t *testing.T) {
 		{"gateway", "8080"},
 		{"publisher", "8081"},
 		{"ssebench", ""},
+		{"ssegatectl", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.target, func(t *testing.T) {

@@ -19,13 +19,13 @@ func TestImageBinaries(t *testing.T) {
 	out := t.TempDir()
 	build := exec.Command("go", "build", "-trimpath", "-buildvcs=false",
 		"-ldflags", "-s -w -X main.version=9.8.7 -X main.commit=abc1234",
-		"-o", out+string(filepath.Separator), "./cmd/gateway", "./cmd/publisher", "./cmd/ssebench")
+		"-o", out+string(filepath.Separator), "./cmd/gateway", "./cmd/publisher", "./cmd/ssebench", "./cmd/ssegatectl")
 	build.Dir = repoRoot
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if b, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build as in the Dockerfile: %v\n%s", err, b)
 	}
-	for _, name := range []string{"gateway", "publisher", "ssebench"} {
+	for _, name := range []string{"gateway", "publisher", "ssebench", "ssegatectl"} {
 		t.Run(name, func(t *testing.T) {
 			bin := filepath.Join(out, name)
 			f, err := elf.Open(bin)
@@ -48,7 +48,7 @@ func TestImageBinaries(t *testing.T) {
 			if st.Size() > 40<<20 {
 				t.Errorf("%s is %d MiB, want a small image", name, st.Size()>>20)
 			}
-			if name == "ssebench" {
+			if name == "ssebench" || name == "ssegatectl" {
 				return
 			}
 			v, err := exec.Command(bin, "-version").CombinedOutput()

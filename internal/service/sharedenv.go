@@ -11,7 +11,10 @@ package service
 //   - SSEGATE_TEST_LOG and SSEGATE_TEST_OUTPUT, read by the test suite, whose
 //     environment the binaries it starts inherit;
 //   - SSEGATE_VERSION and SSEGATE_COMMIT, docker-compose.yml's build
-//     arguments, often exported in the shell that runs the binaries.
+//     arguments, often exported in the shell that runs the binaries;
+//   - SSEGATE_TOKEN, ssegatectl's token for tail and publish, exported in
+//     an operator's shell (and read by `ssegatectl check-config`, which
+//     loads the services' settings from that same environment).
 func sharedEnv() []string {
 	return []string{
 		"SSEGATE_ALLOWED_HOSTS", "SSEGATE_AUTH_COOKIE", "SSEGATE_CONNECT_RATE_PER_IP", "SSEGATE_CORS_ORIGINS", "SSEGATE_DRAIN_WINDOW",
@@ -20,5 +23,6 @@ func sharedEnv() []string {
 		"SSEGATE_WRITERS",
 		"SSEGATE_TEST_LOG", "SSEGATE_TEST_OUTPUT",
 		"SSEGATE_VERSION", "SSEGATE_COMMIT",
+		"SSEGATE_TOKEN",
 	}
 }
