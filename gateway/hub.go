@@ -21,6 +21,7 @@ type hubTopic struct {
 	last    streamid.ID // newest ID dispatched (or known at subscription)
 	members []member
 	hold    topicHold // live messages wait here while history is read (hold.go)
+	win     window    // the most recent events, for resumes (window.go)
 }
 
 // hub fans messages out to the connections of this process. It knows no
@@ -29,6 +30,7 @@ type hubTopic struct {
 type hub struct {
 	log     *slog.Logger
 	metrics *Metrics
+	win     windowConfig // bounds of the topics' windows; set before use
 
 	mu     sync.RWMutex // lock order: docs/design.md
 	topics map[string]*hubTopic
@@ -69,9 +71,12 @@ func (h *hub) open(name string) int {
 func (h *hub) remove(name string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.topics[name] != nil {
+	if t := h.topics[name]; t != nil {
 		delete(h.topics, name)
 		h.metrics.Topics.Dec()
+		t.mu.Lock()
+		t.win.clear(h.win) // its bytes go back to the budget
+		t.mu.Unlock()
 	}
 }
 
@@ -112,6 +117,9 @@ func (h *hub) dispatchLocked(t *hubTopic, f *frame) {
 			return
 		}
 		t.last = f.id
+		if h.win.enabled() {
+			t.win.add(f, h.win)
+		}
 	}
 	for _, m := range t.members {
 		m.c.enqueue(f)

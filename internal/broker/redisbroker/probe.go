@@ -31,7 +31,7 @@ const (
 // +select.
 const (
 	PublisherACL = "-@all +ping +cluster|slots +evalsha +eval +time +exists +get +set +xadd +xtrim +publish +spublish +hexists +hlen +hset +hdel +zadd +zrem +zrangebyscore ~ssegate:* &*"
-	GatewayACL   = "-@all +ping +cluster|slots +evalsha +eval +time +exists +xinfo|stream +xrange +hgetall +subscribe +unsubscribe +ssubscribe +sunsubscribe ~ssegate:* &*"
+	GatewayACL   = "-@all +ping +cluster|slots +evalsha +eval +time +exists +xinfo|stream +xrange +xrevrange +hgetall +subscribe +unsubscribe +ssubscribe +sunsubscribe ~ssegate:* &*"
 )
 
 // Names the checks use: a key and a channel no topic can have (topic
