@@ -81,7 +81,7 @@ func startWindowRig(t *testing.T, b Broker, mb *membroker.Broker, cfg Config, to
 	}
 	pub(before) // in history before the topic is subscribed: seeds the window
 	r.on = startTestServer(t, b, cfg)
-	r.off = New(b, Config{Registry: prometheus.NewRegistry()})
+	r.off = New(mb, Config{Registry: prometheus.NewRegistry()})
 	if err := r.on.feed.acquire(context.Background(), topics); err != nil {
 		t.Fatal(err)
 	}
