@@ -8,11 +8,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/broker/membroker"
+	"github.com/ssegate/ssegate/internal/broker/redisbroker"
+	"github.com/ssegate/ssegate/internal/redistest"
 	"github.com/ssegate/ssegate/internal/streamid"
 )
 
@@ -56,18 +59,26 @@ func resumeBytes(t *testing.T, s *Server, topics []string, snap []streamid.ID, l
 // the same broker with the window off that is never run: its resumes
 // read every event from the broker (the path every resume took before).
 type windowRig struct {
-	mb       *membroker.Broker
-	on       *testServer
-	off      *Server
-	topics   []string
-	snap     []streamid.ID
-	ids      map[string][]streamid.ID // per topic, published IDs in order
-	released func()
+	on     *testServer
+	off    *Server
+	topics []string
+	snap   []streamid.ID
+	ids    map[string][]streamid.ID // per topic, published IDs in order
 }
 
-func startWindowRig(t *testing.T, b Broker, mb *membroker.Broker, cfg Config, topics []string, before, after int) *windowRig {
+// rigBroker is a broker the test also publishes with (membroker, redisbroker).
+type rigBroker interface {
+	Broker
+	Publish(ctx context.Context, req broker.PublishRequest) (broker.PublishResult, error)
+}
+
+// startWindowRig publishes before events per topic, starts a gateway on b
+// (mb, or a wrapper of it) that subscribes topics, publishes after more
+// and joins a connection once the gateway has them all: its snapshot ends
+// the resumes.
+func startWindowRig(t *testing.T, b Broker, mb rigBroker, cfg Config, topics []string, before, after int) *windowRig {
 	t.Helper()
-	r := &windowRig{mb: mb, topics: topics, ids: map[string][]streamid.ID{}}
+	r := &windowRig{topics: topics, ids: map[string][]streamid.ID{}}
 	pub := func(n int) {
 		for i := range n {
 			for _, name := range topics {
@@ -87,6 +98,13 @@ func startWindowRig(t *testing.T, b Broker, mb *membroker.Broker, cfg Config, to
 	}
 	t.Cleanup(func() { r.on.feed.release(topics) })
 	pub(after) // live: appended to the window
+	for _, name := range topics {
+		want := r.ids[name][len(r.ids[name])-1]
+		waitFor(t, 10*time.Second, "the gateway has every event", func() bool {
+			last, _ := r.on.hub.lastID(name)
+			return last == want
+		})
+	}
 	cn := newConn("probe", topics, 16, func(int) {})
 	r.snap = r.on.hub.join(cn)
 	t.Cleanup(func() { r.on.hub.leave(cn) })
@@ -123,6 +141,38 @@ func TestWindowResumeMatchesRedis(t *testing.T) {
 			}
 			if hits := metricValue(r.on.metrics.WindowHits); hits == 0 {
 				t.Fatal("no resume was served from the window")
+			}
+		})
+	}
+}
+
+// TestWindowResumeMatchesRedisServer is TestWindowResumeMatchesRedis on
+// a real Redis: the window seeded by Recent (XREVRANGE) and filled from
+// pub/sub writes what the history script's pages write.
+func TestWindowResumeMatchesRedisServer(t *testing.T) {
+	t.Parallel()
+	rd := redistest.Start(t)
+	for _, topics := range [][]string{{"r1"}, {"r2a", "r2b"}} {
+		t.Run(strings.Join(topics, "+"), func(t *testing.T) {
+			rb, err := redisbroker.New(redisbroker.Options{URL: rd.URL()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(rb.Close)
+			r := startWindowRig(t, rb, rb, windowOn(100), topics, 4, 4)
+			for i := range r.ids[topics[0]] {
+				pos := make([]streamid.ID, len(topics))
+				for j, name := range topics {
+					pos[j] = r.ids[name][i]
+				}
+				last := streamid.Position(pos).String()
+				want := resumeBytes(t, r.off, topics, r.snap, last)
+				if got := resumeBytes(t, r.on.Server, topics, r.snap, last); got != want {
+					t.Fatalf("from %s:\nwindow %q\nredis  %q", last, got, want)
+				}
+			}
+			if reads, hits := metricValue(r.on.metrics.ReplayReads), metricValue(r.on.metrics.WindowHits); reads != 0 || hits == 0 {
+				t.Fatalf("window gateway: %v history reads, %v window hits; want 0 and some", reads, hits)
 			}
 		})
 	}
