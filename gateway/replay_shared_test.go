@@ -53,9 +53,12 @@ func TestStormSharesHistoryReads(t *testing.T) {
 			t.Fatalf("client %d got %d bytes, want the %d of an unshared replay", i, len(g), len(want))
 		}
 	}
-	// 1,100 events after the position: pages of 1,000 and 100.
-	if reads := gb.reads.Load(); reads != 2 {
-		t.Fatalf("%d clients issued %d history reads, want 2 (one per page)", clients, reads)
+	// 1,100 events after the position: pages of 1,000 and 100, so 400
+	// reads unshared. The first page is read once (every client waits at
+	// the gate); a client still counted as waiting for the first page can
+	// open the gate of the second early, so stragglers may read it again.
+	if reads := gb.reads.Load(); reads < 2 || reads > 4 {
+		t.Fatalf("%d clients issued %d history reads, want 2 to 4 (about one per page)", clients, reads)
 	}
 }
 
