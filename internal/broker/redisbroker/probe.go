@@ -69,6 +69,7 @@ if ARGV[1] == '1' then
   try('exists', 'EXISTS', KEYS[1])
   try('xinfo|stream', 'XINFO', 'STREAM', KEYS[1])
   try('xrange', 'XRANGE', KEYS[1], '-', '+', 'COUNT', '1')
+  try('xrevrange', 'XREVRANGE', KEYS[1], '+', '-', 'COUNT', '1')
   try('hgetall', 'HGETALL', KEYS[1])
 end
 if ARGV[2] == '1' then

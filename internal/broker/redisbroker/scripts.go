@@ -150,8 +150,8 @@ end
 if len > 0 and type(firstEntry) == 'table' then first = firstEntry[1] end
 local entries = {}
 if ARGV[4] == 'newest' and tonumber(ARGV[3]) > 0 then
-  -- Recent: the newest entries, newest first. Under pcall: a user whose ACL
-  -- predates XREVRANGE gets none (the gateway's window starts empty).
+  -- Recent: the newest entries, newest first. Under pcall: should the ACL
+  -- lose XREVRANGE after the start-up probe, the window starts empty.
   local ok, r = pcall(redis.call, 'XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[3])
   if ok then entries = r end
 elseif ARGV[4] ~= 'newest' and tonumber(ARGV[3]) > 0 then
