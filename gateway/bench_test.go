@@ -21,10 +21,19 @@ var benchData = []byte(`{"spool":"SP-1042","state":"printing","progress":0.42,"p
 // topic. allocs/op is per message: it must not grow with the number of
 // connections (the frame is encoded once and shared).
 func BenchmarkFanout(b *testing.B) {
-	for _, n := range []int{1000, 10000} {
-		b.Run(fmt.Sprintf("%dk", n/1000), func(b *testing.B) {
+	for _, n := range []int{1000, 10000, -1000, -10000} {
+		name := fmt.Sprintf("%dk", n/1000)
+		window := n < 0 // the same with the recent-events window on (window.go)
+		if window {
+			n = -n
+			name = fmt.Sprintf("%dk-window", n/1000)
+		}
+		b.Run(name, func(b *testing.B) {
 			const drainEvery = 256
 			h := newTestHub()
+			if window {
+				h.win = newWindowConfig(DefaultConfig(), h.metrics)
+			}
 			openTopic(b, h, "t", streamid.Zero)
 			conns := make([]*conn, n)
 			for i := range conns {

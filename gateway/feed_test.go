@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/ssegate/ssegate/internal/broker"
 	"github.com/ssegate/ssegate/internal/broker/membroker"
 	"github.com/ssegate/ssegate/internal/streamid"
@@ -200,10 +202,10 @@ func TestBrokerUnhealthy(t *testing.T) {
 
 // startOneStream starts a gateway on an in-process broker with one open
 // stream on topic, registered in the hub when it returns.
-func startOneStream(t *testing.T, topic string) (*membroker.Broker, *testServer, *http.Response) {
+func startOneStream(t *testing.T, topic string, cfg Config) (*membroker.Broker, *testServer, *http.Response) {
 	t.Helper()
 	mb := membroker.New(broker.HistoryConfig{})
-	ts := startTestServer(t, mb, Config{})
+	ts := startTestServer(t, mb, cfg)
 	resp := openStream(t, ts, "/api/sse/stream?topic="+topic)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %s", resp.Status)
@@ -215,10 +217,12 @@ func startOneStream(t *testing.T, topic string) (*membroker.Broker, *testServer,
 // TestBackfillAfterResubscription loses messages on the broker side (the
 // topic is unsubscribed while events are published), reports the
 // resubscription as the Redis broker does, and checks that the client gets
-// the missed events from history, in order and once, then live ones.
+// the missed events from history, in order and once, then live ones. The
+// window stays contiguous through the gap: a resume from before it, served
+// from memory, writes what a replay from history writes.
 func TestBackfillAfterResubscription(t *testing.T) {
 	t.Parallel()
-	mb, ts, resp := startOneStream(t, "bf")
+	mb, ts, resp := startOneStream(t, "bf", windowOn(100))
 	events := make(chan string, 1024)
 	go func() { // ends when the response body is closed by the test's cleanup
 		defer close(events)
@@ -280,6 +284,17 @@ func TestBackfillAfterResubscription(t *testing.T) {
 	if got := metricValue(ts.metrics.Resubscriptions); got != 1 {
 		t.Fatalf("resubscriptions = %v, want 1", got)
 	}
+	cn := newConn("probe", []string{"bf"}, 16, func(int) {})
+	snap := ts.hub.join(cn)
+	defer ts.hub.leave(cn)
+	off := New(mb, Config{Registry: prometheus.NewRegistry()})
+	fromWindow := resumeBytes(t, ts.Server, []string{"bf"}, snap, want[0])
+	if fromRedis := resumeBytes(t, off, []string{"bf"}, snap, want[0]); fromWindow != fromRedis {
+		t.Fatalf("resume from %s after the backfill:\nwindow  %q\nhistory %q", want[0], fromWindow, fromRedis)
+	}
+	if hits := metricValue(ts.metrics.WindowHits); hits != 1 {
+		t.Fatalf("window hits %v, want 1", hits)
+	}
 }
 
 // TestRepeatedResubscriptionsNeverLeaveTheTopicHeld: re-subscriptions that
@@ -287,7 +302,7 @@ func TestBackfillAfterResubscription(t *testing.T) {
 // live events would wait in the hold with no backfill left to release it.
 func TestRepeatedResubscriptionsNeverLeaveTheTopicHeld(t *testing.T) {
 	t.Parallel()
-	mb, ts, _ := startOneStream(t, "flap")
+	mb, ts, _ := startOneStream(t, "flap", Config{})
 	ctx := context.Background()
 	for round := range 200 {
 		if _, err := mb.Publish(ctx, broker.PublishRequest{Topic: "flap", Data: []byte("x")}); err != nil {

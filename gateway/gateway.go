@@ -83,6 +83,10 @@ type Broker interface {
 	History(ctx context.Context, topic string, after, until streamid.ID, limit int) (broker.Page, error)
 	// Last returns the newest ID a topic ever had.
 	Last(ctx context.Context, topic string) (streamid.ID, error)
+	// Recent returns, in one atomic read, a topic's Last and up to limit
+	// of its newest events, oldest first (limit 0: none): a new topic's
+	// position and the start of its window (window.go).
+	Recent(ctx context.Context, topic string, limit int) (broker.Page, error)
 	// State reads a topic's keyed state with the position it is
 	// consistent with, in one atomic step (state.go).
 	State(ctx context.Context, topic string) (broker.State, error)
@@ -114,6 +118,20 @@ type Config struct {
 	// StateCacheTTL is how long an answer of GET /api/state is reused for
 	// its topic (state.go); default 1 s.
 	StateCacheTTL time.Duration
+	// RetryJitter spreads reconnects: each stream's retry: is Retry plus a
+	// random part of up to RetryJitter×Retry (0 = exactly Retry).
+	RetryJitter float64
+	// WindowEvents, WindowBytes and WindowTotalBytes bound the recent
+	// events kept in memory to serve resumes (window.go): per topic, and
+	// for all topics together. Any of them 0 disables the window.
+	WindowEvents, WindowBytes, WindowTotalBytes int
+	// WindowMaxAge is history's age bound (NewProgram sets it from the
+	// history settings): older positions are left to Redis, which may
+	// have trimmed them.
+	WindowMaxAge time.Duration
+	// ReplayConcurrency bounds the history reads of resumes in flight in
+	// the process (replay_shared.go); default 8.
+	ReplayConcurrency int
 	// Auth verifies subscriber credentials; nil lets anyone subscribe to any
 	// topic, as the old endpoint did.
 	Auth Authenticator
@@ -135,15 +153,20 @@ type Config struct {
 // 30 s send timeout) and ssegate's defaults for the rest.
 func DefaultConfig() Config {
 	return Config{
-		PingInterval:     15 * time.Second,
-		SendTimeout:      30 * time.Second,
-		Retry:            2 * time.Second,
-		QueueSize:        1024,
-		MaxTopics:        32,
-		MaxTopicLen:      128,
-		SubscribeTimeout: 5 * time.Second,
-		DrainWindow:      10 * time.Second,
-		StateCacheTTL:    time.Second,
+		PingInterval:      15 * time.Second,
+		SendTimeout:       30 * time.Second,
+		Retry:             2 * time.Second,
+		QueueSize:         1024,
+		MaxTopics:         32,
+		MaxTopicLen:       128,
+		SubscribeTimeout:  5 * time.Second,
+		DrainWindow:       10 * time.Second,
+		StateCacheTTL:     time.Second,
+		RetryJitter:       0.5,
+		WindowEvents:      1000,
+		WindowBytes:       1 << 20,
+		WindowTotalBytes:  64 << 20,
+		ReplayConcurrency: 8,
 	}
 }
 
@@ -171,6 +194,10 @@ func (c Config) withDefaults() Config {
 	if c.MaxTopicLen <= 0 {
 		c.MaxTopicLen = d.MaxTopicLen
 	}
+	if c.ReplayConcurrency <= 0 {
+		c.ReplayConcurrency = d.ReplayConcurrency
+	}
+	c.RetryJitter = max(c.RetryJitter, 0)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -190,6 +217,7 @@ type Server struct {
 	feed     *feed
 	limits   *limiter
 	states   *stateCache
+	reads    *sharedReads
 	pool     *pool // nil: every stream is written by its handler goroutine
 	draining atomic.Bool
 	connSeq  atomic.Uint64
@@ -203,6 +231,8 @@ func New(b Broker, cfg Config) *Server {
 	s := &Server{cfg: cfg, broker: b, log: cfg.Logger}
 	s.metrics = NewMetrics(cfg.Registry, b.Healthy)
 	s.hub = newHub(cfg.Logger, s.metrics)
+	s.hub.win = newWindowConfig(cfg, s.metrics)
+	s.reads = newSharedReads(b, cfg.ReplayConcurrency, s.metrics)
 	s.feed = newFeed(b, s.hub, cfg.Logger, s.metrics, cfg.SubscribeTimeout)
 	s.states = newStateCache(cfg.StateCacheTTL)
 	s.limits = newLimiter(cfg.MaxConnections, cfg.MaxConnsPerIP, cfg.ConnectRatePerIP, cfg.ConnectBurst)

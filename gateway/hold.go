@@ -164,8 +164,14 @@ func (h *hub) release(topic string, known streamid.ID, gen int) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return h.releaseLocked(t, known, gen)
+}
+
+// releaseLocked is release under the topic's lock.
+func (h *hub) releaseLocked(t *hubTopic, known streamid.ID, gen int) bool {
 	if t.last.Less(known) {
 		t.last = known
+		t.win.clear(h.win) // the position moved past events the window lacks
 	}
 	next, ok := holdOnRelease(t.hold.state, gen, t.hold.gen)
 	t.hold.state = next
@@ -208,4 +214,5 @@ func (h *hub) rebase(topic string, last streamid.ID, reason string) {
 		m.c.close(reason)
 	}
 	t.last = last
+	t.win.clear(h.win) // its events belong to the old history
 }

@@ -22,6 +22,7 @@ type hubTopic struct {
 	members []member
 	hold    topicHold // live messages wait here while history is read (hold.go)
 	events  uint64    // events dispatched since the topic opened (status page)
+	win     window    // the most recent events, for resumes (window.go)
 }
 
 // hub fans messages out to the connections of this process. It knows no
@@ -30,6 +31,7 @@ type hubTopic struct {
 type hub struct {
 	log     *slog.Logger
 	metrics *Metrics
+	win     windowConfig // bounds of the topics' windows; set before use
 
 	mu     sync.RWMutex // lock order: docs/design.md
 	topics map[string]*hubTopic
@@ -70,9 +72,12 @@ func (h *hub) open(name string) int {
 func (h *hub) remove(name string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.topics[name] != nil {
+	if t := h.topics[name]; t != nil {
 		delete(h.topics, name)
 		h.metrics.Topics.Dec()
+		t.mu.Lock()
+		t.win.clear(h.win) // its bytes go back to the budget
+		t.mu.Unlock()
 	}
 }
 
@@ -113,6 +118,9 @@ func (h *hub) dispatchLocked(t *hubTopic, f *frame) {
 			return
 		}
 		t.last = f.id
+		if h.win.enabled() {
+			t.win.add(f, h.win)
+		}
 	}
 	t.events++
 	for _, m := range t.members {

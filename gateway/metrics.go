@@ -34,6 +34,7 @@ type Metrics struct {
 	Backfilled        prometheus.Counter     // ssegate_gateway_backfilled_events_total
 	Topics            prometheus.Gauge       // ssegate_gateway_topics
 	RedisErrors       *prometheus.CounterVec // ssegate_gateway_redis_errors_total{class}
+	ReplayMetrics                            // resumes: window and shared reads (metrics_replay.go)
 }
 
 // NewMetrics creates the gateway's metrics and registers them with reg.
@@ -92,6 +93,7 @@ func NewMetrics(reg prometheus.Registerer, healthy func() bool) *Metrics {
 	reg.MustRegister(m.Connections, m.ConnectionsOpened, m.ConnectionsClosed, m.Rejected, m.Received,
 		m.Delivered, m.Replayed, m.Resets, m.Evicted, m.QueueDropped, m.FanoutDuration, m.DeliveryLatency,
 		m.SubscriptionUp, m.Resubscriptions, m.Backfilled, m.Topics, m.RedisErrors)
+	m.ReplayMetrics = newReplayMetrics(reg)
 	m.initLabels()
 	return m
 }

@@ -40,6 +40,11 @@ var metricsContract = []struct {
 	{"ssegate_gateway_redis_resubscriptions_total", dto.MetricType_COUNTER, "", nil},
 	{"ssegate_gateway_backfilled_events_total", dto.MetricType_COUNTER, "", nil},
 	{"ssegate_gateway_topics", dto.MetricType_GAUGE, "", nil},
+	{"ssegate_gateway_window_hits_total", dto.MetricType_COUNTER, "", nil},
+	{"ssegate_gateway_window_misses_total", dto.MetricType_COUNTER, "", nil},
+	{"ssegate_gateway_window_bytes", dto.MetricType_GAUGE, "", nil},
+	{"ssegate_gateway_replay_reads_total", dto.MetricType_COUNTER, "", nil},
+	{"ssegate_gateway_replay_reads_waiting", dto.MetricType_GAUGE, "", nil},
 	{"ssegate_gateway_redis_errors_total", dto.MetricType_COUNTER, "class", []string{"connection", "timeout", "oom", "readonly", "busy", "loading",
 		"masterdown", "noreplicas", "clusterdown", "tryagain", "noperm", "wrongpass", "noscript", "other"}},
 }

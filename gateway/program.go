@@ -84,6 +84,11 @@ func NewProgram(cfg ProgramConfig) (*Program, error) {
 		cfg.HTTP.StreamRoutes = append(cfg.HTTP.StreamRoutes, status.StreamPath)
 	}
 	cfg.Registry = cfg.HTTP.Registry
+	// The window serves only what history still keeps (window.go).
+	if cfg.History.MaxLen > 0 && int64(cfg.WindowEvents) > cfg.History.MaxLen {
+		cfg.WindowEvents = int(cfg.History.MaxLen)
+	}
+	cfg.WindowMaxAge = cfg.History.MaxAge
 	p := &Program{cfg: cfg, close: func() {}}
 	if cfg.RedisURL == "" {
 		p.mem = membroker.New(cfg.History)

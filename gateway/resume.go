@@ -96,8 +96,13 @@ func (s *Server) replayTopic(ctx context.Context, r *replay, i int, name string,
 	if !cursor.Less(end) {
 		return s.checkAhead(ctx, r, i, name, end)
 	}
+	if served, err := s.replayWindow(r, i, name, cursor, end); served || err != nil {
+		return "", err
+	}
 	for cursor.Less(end) {
-		page, err := s.broker.History(ctx, name, cursor, end, historyPage)
+		// Shared with concurrent resumes from the same position, which
+		// may end elsewhere: this one keeps the entries up to end.
+		page, err := s.reads.history(ctx, name, cursor)
 		if err != nil {
 			return "", fmt.Errorf("replay %q: %w", name, err)
 		}
@@ -105,15 +110,18 @@ func (s *Server) replayTopic(ctx context.Context, r *replay, i int, name string,
 			r.pos[i] = end
 			return page.Reason, nil
 		}
-		if len(page.Entries) == 0 {
-			r.pos[i] = end
+		entries, more := upTo(page.Entries, end), len(page.Entries) == historyPage
+		if len(entries) > 0 {
+			if cursor, err = r.entries(i, entries); err != nil {
+				return "", err
+			}
+			s.metrics.Replayed.Add(float64(len(entries)))
+			s.metrics.Delivered.Add(float64(len(entries)))
+		}
+		if len(entries) < len(page.Entries) || !more {
+			r.pos[i] = end // nothing more up to end
 			return "", nil
 		}
-		if cursor, err = r.entries(i, page.Entries); err != nil {
-			return "", err
-		}
-		s.metrics.Replayed.Add(float64(len(page.Entries)))
-		s.metrics.Delivered.Add(float64(len(page.Entries)))
 	}
 	return "", nil
 }
@@ -127,7 +135,7 @@ func (s *Server) checkAhead(ctx context.Context, r *replay, i int, name string, 
 	if !end.Less(cursor) {
 		return "", nil
 	}
-	newest, err := s.broker.Last(ctx, name)
+	newest, err := s.reads.last(ctx, name)
 	if err != nil {
 		return "", fmt.Errorf("replay %q: %w", name, err)
 	}
@@ -162,4 +170,13 @@ func (r *replay) entries(i int, page []broker.Entry) (streamid.ID, error) {
 func appendReset(buf []byte, pos positions, info resumeInfo) []byte {
 	data, _ := json.Marshal(info)
 	return appendControl(buf, pos, "reset", data)
+}
+
+// upTo returns the leading entries of page not beyond end.
+func upTo(page []broker.Entry, end streamid.ID) []broker.Entry {
+	n := 0
+	for n < len(page) && !end.Less(page[n].ID) {
+		n++
+	}
+	return page[:n]
 }

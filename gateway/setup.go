@@ -129,16 +129,17 @@ func (f *feed) start(ctx context.Context, su *setup) {
 	}
 }
 
-// position learns each new topic's newest ID and ends the hub's hold on it,
-// unless the topic was released (and maybe opened again) meanwhile.
+// position learns each new topic's newest ID, with its newest events for
+// the topic's window (window.go) in the same read, and ends the hub's hold
+// on it, unless the topic was released (and maybe opened again) meanwhile.
 func (f *feed) position(ctx context.Context, su *setup) error {
 	for i, name := range su.topics {
-		last, err := f.broker.Last(ctx, name)
+		page, err := f.broker.Recent(ctx, name, f.hub.win.events)
 		if err != nil {
 			return err
 		}
 		f.mu.Lock()
-		released := f.topics[name] != su.fts[i] || f.hub.release(name, last, su.gens[i])
+		released := f.topics[name] != su.fts[i] || f.hub.seedAndRelease(name, page, su.gens[i])
 		f.mu.Unlock()
 		if !released {
 			// The subscription was re-established meanwhile (its backfill

@@ -163,7 +163,7 @@ func (s *Server) openWriter(c echo.Context, ss session) writer {
 // serves it live. It returns why the stream ended; or handed true when the
 // pool now writes it and will end it.
 func (s *Server) run(c echo.Context, w writer, ss session) (reason string, handed bool) {
-	buf := sse.AppendRetry(make([]byte, 0, 4096), s.cfg.Retry)
+	buf := sse.AppendRetry(make([]byte, 0, 4096), s.streamRetry())
 	buf = sse.AppendComment(buf, "ok")
 	ctx := c.Request().Context()
 	pos, buf, err := s.resume(ctx, w, buf, ss.cn.topics, ss.snap, lastEventID(c))

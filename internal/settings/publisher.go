@@ -35,6 +35,7 @@ func LoadPublisher(ctx context.Context, args []string, env config.Env, b Build, 
 		})
 		authSet.BindPublish(s)
 		authSet.BindJWT(s)
+		s.Tolerate(gatewayNames()...)
 	})
 	if done {
 		return p, true, err

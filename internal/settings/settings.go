@@ -39,3 +39,19 @@ func parse(ctx context.Context, args []string, env config.Env, b Build, out Outp
 	log, done, err = common.Start(ctx, b.Name, b.Version, b.Commit, out.Stdout, out.Stderr)
 	return s, log, done, err
 }
+
+// gatewayNames are the environment names of every gateway setting, read
+// from the gateway's own declarations. The publisher tolerates them (one
+// ConfigMap serves both services), so a setting added to the gateway needs
+// no second list; a misspelt name is still refused.
+func gatewayNames() []string {
+	s := config.New("gateway", config.Env{})
+	var st gatewaySettings
+	st.bind(s)
+	vals := s.Values()
+	names := make([]string, 0, len(vals))
+	for _, v := range vals {
+		names = append(names, v.Env)
+	}
+	return names
+}

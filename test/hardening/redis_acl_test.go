@@ -114,8 +114,8 @@ func missingPermissionRefused(t *testing.T, dir string) {
 		runs = append(runs, refusal{c.bin, user, "the redis user lacks a permission (NOPERM this user has no permissions to access one of the keys"})
 	}
 	srv.RequirePass(t, adminPassword)
-	if len(runs) != 29 {
-		t.Fatalf("%d cases, want 29 (17 publisher and 10 gateway commands, keys of each)", len(runs))
+	if len(runs) != 30 {
+		t.Fatalf("%d cases, want 30 (17 publisher and 11 gateway commands, keys of each)", len(runs))
 	}
 	for _, r := range runs {
 		t.Run(r.user, func(t *testing.T) {

@@ -274,3 +274,16 @@ func (b *Broker) Subscriptions() broker.Subscriptions {
 	}
 	return broker.Subscriptions{Mode: "memory", Nodes: []broker.NodeState{n}}
 }
+
+// Recent returns topic's newest ID and up to limit of its newest events,
+// oldest first, in one step.
+func (b *Broker) Recent(_ context.Context, topic string, limit int) (broker.Page, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.streams[topic]
+	if s == nil {
+		return broker.Page{}, nil
+	}
+	from := max(len(s.entries)-max(limit, 0), 0)
+	return broker.Page{Last: s.last, Entries: slices.Clone(s.entries[from:])}, nil
+}

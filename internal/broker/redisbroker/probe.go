@@ -31,7 +31,7 @@ const (
 // +select.
 const (
 	PublisherACL = "-@all +ping +cluster|slots +evalsha +eval +time +exists +get +set +xadd +xtrim +publish +spublish +hexists +hlen +hset +hdel +zadd +zrem +zrangebyscore ~ssegate:* &*"
-	GatewayACL   = "-@all +ping +cluster|slots +evalsha +eval +time +exists +xinfo|stream +xrange +hgetall +subscribe +unsubscribe +ssubscribe +sunsubscribe ~ssegate:* &*"
+	GatewayACL   = "-@all +ping +cluster|slots +evalsha +eval +time +exists +xinfo|stream +xrange +xrevrange +hgetall +subscribe +unsubscribe +ssubscribe +sunsubscribe ~ssegate:* &*"
 )
 
 // Names the checks use: a key and a channel no topic can have (topic
@@ -69,6 +69,7 @@ if ARGV[1] == '1' then
   try('exists', 'EXISTS', KEYS[1])
   try('xinfo|stream', 'XINFO', 'STREAM', KEYS[1])
   try('xrange', 'XRANGE', KEYS[1], '-', '+', 'COUNT', '1')
+  try('xrevrange', 'XREVRANGE', KEYS[1], '+', '-', 'COUNT', '1')
   try('hgetall', 'HGETALL', KEYS[1])
 end
 if ARGV[2] == '1' then

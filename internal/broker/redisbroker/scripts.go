@@ -127,7 +127,8 @@ return {'ok', id, n}
 // position from a lost history.
 //
 // KEYS[1] history stream. ARGV: 1 exclusive start ID, 2 inclusive end ID or
-// "+", 3 COUNT. Returns {last-generated-id, max-deleted-entry-id, entries,
+// "+", 3 COUNT, 4 (optional) "newest": the newest COUNT entries instead,
+// newest first (Recent). Returns {last-generated-id, max-deleted-entry-id, entries,
 // first entry's ID ("" when empty), entries-added (-1 when Redis does
 // not report it), length, 1 when the start ID is an entry else 0, the
 // node's clock in ms}, or {"", "", {}, clock} when the stream does not exist.
@@ -148,7 +149,12 @@ for i = 1, #info, 2 do
 end
 if len > 0 and type(firstEntry) == 'table' then first = firstEntry[1] end
 local entries = {}
-if tonumber(ARGV[3]) > 0 then
+if ARGV[4] == 'newest' and tonumber(ARGV[3]) > 0 then
+  -- Recent: the newest entries, newest first. Under pcall: should the ACL
+  -- lose XREVRANGE after the start-up probe, the window starts empty.
+  local ok, r = pcall(redis.call, 'XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[3])
+  if ok then entries = r end
+elseif ARGV[4] ~= 'newest' and tonumber(ARGV[3]) > 0 then
   entries = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], ARGV[2], 'COUNT', ARGV[3])
 end
 local held = 0
