@@ -40,7 +40,7 @@ func (r *run) connect(ctx context.Context, w *worker, i int) error {
 	for j := range c.topics {
 		w.names = append(w.names, r.topicNames[c.topics[j].index])
 	}
-	w.req = gw.requestBytes(w.req[:0], w.names)
+	w.req = gw.requestBytes(w.req[:0], w.names, c.parser.LastEventID())
 
 	start := time.Now()
 	deadline := start.Add(r.cfg.ConnectTimeout)
