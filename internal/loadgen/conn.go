@@ -126,11 +126,11 @@ type counters struct {
 	// stormLatency: events on a reconnected stream that were published
 	// after its reconnection started (live, not replayed).
 	stormLatency *Histogram
-	resumed      atomic.Int64 // connections that resumed after a reconnect
-	events  atomic.Uint64 // bench events, duplicates included
-	unique  atomic.Uint64
-	pings   atomic.Uint64
-	other   atomic.Uint64
+	resumed      atomic.Int64  // connections that resumed after a reconnect
+	events       atomic.Uint64 // bench events, duplicates included
+	unique       atomic.Uint64
+	pings        atomic.Uint64
+	other        atomic.Uint64
 }
 
 func newCounters() *counters { return &counters{latency: NewHistogram(), stormLatency: NewHistogram()} }

@@ -19,7 +19,7 @@ func TestLastEventIDAcrossReconnect(t *testing.T) {
 		{"id: 1700000000000-1\ndata: a\n\n", "1700000000000-1"},
 		{"data: no id\n\n", "1700000000000-1"},
 		{"id: 1700000000000-2\ndata: b\n\n: ping\n\nid: 1700000000", "1700000000000-2"}, // a frame cut short
-		{"000-3\n", "1700000000000-2"}, // not dispatched yet
+		{"000-3\n", "1700000000000-2"},                                                  // not dispatched yet
 		{"\n", "1700000000000-3"},
 		{"id:\n\n", ""},
 		{"id: 1700000000000-4\n\nid: 1700000000000-9\ndata: half", "1700000000000-4"},

@@ -210,9 +210,9 @@ func TestParserNoAllocs(t *testing.T) {
 
 type nopHandler struct{}
 
-func (nopHandler) HandleEvent(Event)    {}
-func (nopHandler) HandleComment([]byte) {}
-func (nopHandler) HandleRetry(int64)    {}
+func (nopHandler) HandleEvent(Event)     {}
+func (nopHandler) HandleComment([]byte)  {}
+func (nopHandler) HandleRetry(int64)     {}
 func (nopHandler) HandlePosition([]byte) {}
 
 func BenchmarkParser(b *testing.B) {
