@@ -11,6 +11,7 @@ const (
 	connOpen                // held: registered with a reader
 	connClosed              // dropped during the run
 	connFailed              // never got a 200 stream
+	connReconnecting        // storm: dropped, waiting to reconnect or reconnecting
 )
 
 // Reasons a held connection was dropped.
@@ -18,9 +19,11 @@ const (
 	dropEOF      uint8 = iota + 1 // the server closed the stream
 	dropReadErr                   // read error (reset, …)
 	dropProtocol                  // malformed chunked coding or SSE
+	dropReconnect                 // storm: every reconnection attempt failed
 )
 
-var dropNames = map[uint8]string{dropEOF: "eof", dropReadErr: "read_error", dropProtocol: "protocol_error"}
+var dropNames = map[uint8]string{dropEOF: "eof", dropReadErr: "read_error", dropProtocol: "protocol_error",
+	dropReconnect: "reconnect_failed"}
 
 // topicState is a connection's bookkeeping for one of its topics.
 type topicState struct {
@@ -192,8 +195,10 @@ func (s *sink) HandleEvent(ev Event) {
 // event or position frame after a reconnection arrived.
 func (s *sink) resumed() {
 	s.c.awaiting = false
-	s.c.resumedAt = s.now
-	s.st.resumed.Add(1)
+	if s.c.resumedAt == 0 { // not again after a failed later attempt
+		s.c.resumedAt = s.now
+		s.st.resumed.Add(1)
+	}
 }
 
 // HandlePosition implements Handler: a position frame also counts as
