@@ -7,19 +7,19 @@ import (
 
 // Connection states.
 const (
-	connNew    uint8 = iota // not (yet) connected
-	connOpen                // held: registered with a reader
-	connClosed              // dropped during the run
-	connFailed              // never got a 200 stream
-	connReconnecting        // storm: dropped, waiting to reconnect or reconnecting
+	connNew          uint8 = iota // not (yet) connected
+	connOpen                      // held: registered with a reader
+	connClosed                    // dropped during the run
+	connFailed                    // never got a 200 stream
+	connReconnecting              // storm: dropped, waiting to reconnect or reconnecting
 )
 
 // Reasons a held connection was dropped.
 const (
-	dropEOF      uint8 = iota + 1 // the server closed the stream
-	dropReadErr                   // read error (reset, …)
-	dropProtocol                  // malformed chunked coding or SSE
-	dropReconnect                 // storm: every reconnection attempt failed
+	dropEOF       uint8 = iota + 1 // the server closed the stream
+	dropReadErr                    // read error (reset, …)
+	dropProtocol                   // malformed chunked coding or SSE
+	dropReconnect                  // storm: every reconnection attempt failed
 )
 
 var dropNames = map[uint8]string{dropEOF: "eof", dropReadErr: "read_error", dropProtocol: "protocol_error",

@@ -100,6 +100,7 @@ type stormRun struct {
 	killAt       time.Time
 	killErr      error
 	heldAtKill   int64
+	accAtKill    uint64 // publishes accepted before the kill
 	stormEnd     time.Time
 	before       CommandStats
 	after        CommandStats
@@ -207,6 +208,9 @@ func (r *run) runStorm(ctx context.Context, jobs chan<- int) {
 
 	s.before, s.statsErr = s.stats.sample(ctx)
 	s.heldAtKill = r.held.Load()
+	for k := range r.accepted {
+		s.accAtKill += r.accepted[k].Load()
+	}
 	s.armed.Store(true)
 	r.phase.Store(phaseStorm)
 	s.killAt = time.Now()

@@ -51,8 +51,10 @@ type StormReport struct {
 	// StormSeconds is kill → end of the storm phase.
 	StormSeconds float64 `json:"storm_seconds"`
 	// Redis is INFO commandstats from just before the kill to the end of
-	// the drain.
-	Redis *RedisCommands `json:"redis"`
+	// the drain; PublishedSinceKill is what the publisher accepted in that
+	// time, to compare with Redis.Publishes.
+	Redis              *RedisCommands `json:"redis"`
+	PublishedSinceKill uint64         `json:"published_since_kill"`
 }
 
 // stormReport assembles the StormReport after finalize.
@@ -97,6 +99,10 @@ func (r *run) stormReport() *StormReport {
 		live.Merge(c.stormLatency)
 	}
 	rep.LiveLatency = summarize(live)
+	for k := range r.accepted {
+		rep.PublishedSinceKill += r.accepted[k].Load()
+	}
+	rep.PublishedSinceKill -= min(rep.PublishedSinceKill, s.accAtKill)
 	if s.statsErr != nil {
 		rep.Redis = &RedisCommands{Error: s.statsErr.Error()}
 	} else {
@@ -163,8 +169,8 @@ func (s *StormReport) writeText(row func(k, format string, a ...any), dur func(D
 		row("  redis commands", "error: %s", rc.Error)
 		return
 	}
-	row("  redis commands", "%.2fs window, %d topics, %d clients: history reads (XRANGE+XREVRANGE+XREAD) %d, reader scripts %d, publishes %d",
-		rc.Seconds, s.Topics, s.Clients, rc.HistoryReads, rc.ReaderScripts, rc.Publishes)
+	row("  redis commands", "%.2fs window, %d topics, %d clients: history reads (XRANGE+XREVRANGE+XREAD) %d, reader scripts %d, publishes %d (publisher accepted %d)",
+		rc.Seconds, s.Topics, s.Clients, rc.HistoryReads, rc.ReaderScripts, rc.Publishes, s.PublishedSinceKill)
 	parts := make([]string, 0, len(rc.ByCommand))
 	for _, name := range rc.ByCommand.names() {
 		parts = append(parts, fmt.Sprintf("%s=%d", name, rc.ByCommand[name]))

@@ -1,5 +1,8 @@
 package loadgen
 
+// This file sums what the goroutines counted, and freezes the connections'
+// expected counts at the end of a run.
+
 // finalize freezes the expected counts of connections still open. Call it
 // after the readers have stopped.
 func (r *run) finalize() {
