@@ -30,6 +30,7 @@ func bindStorm(fs *flag.FlagSet, s *loadgen.StormConfig) *string {
 		})
 	fs.Float64Var(&s.ReconnectJitter, "reconnect-jitter", s.ReconnectJitter, "storm: random fraction of each reconnect delay, drawn from [d·(1−j), d] (0: EventSource, 0.5: the JS client's own reopenings)")
 	fs.DurationVar(&s.Timeout, "storm-timeout", s.Timeout, "storm: longest wait, from the kill, for every client to resume")
+	fs.IntVar(&s.Concurrency, "reconnect-concurrency", s.Concurrency, "storm: reconnection attempts in flight at once (0: one per client, as independent browsers)")
 	fs.DurationVar(&s.After, "storm-after", s.After, "storm: keep publishing this long after every client has resumed")
 	return urls
 }

@@ -45,6 +45,10 @@ type StormConfig struct {
 	// resume; After keeps publishing this long once all have.
 	Timeout time.Duration
 	After   time.Duration
+	// Concurrency bounds the reconnection attempts in flight; 0 allows one
+	// per client, as independent browsers would (a smaller bound makes the
+	// tool, not the gateway, delay the resumes).
+	Concurrency int
 }
 
 func defaultStormConfig() StormConfig {
@@ -79,6 +83,9 @@ func (c *Config) validateStorm() []error {
 	}
 	if s.After < 0 || s.After > MaxAuxDuration {
 		add("storm-after %v: must be in [0, %v]", s.After, MaxAuxDuration)
+	}
+	if s.Concurrency < 0 {
+		add("reconnect-concurrency %d: must not be negative", s.Concurrency)
 	}
 	return errs
 }
@@ -231,26 +238,52 @@ func (r *run) runStorm(ctx context.Context, jobs chan<- int) {
 	waitFor(ctx, s.cfg.After)
 }
 
-// startReconnects starts the queue's scheduler and one reconnect worker per
-// connect worker; the returned function stops them (wg waits for them).
+// startReconnects starts the queue's scheduler and a dispatcher that runs
+// each due attempt in its own goroutine, at most Storm.Concurrency at once;
+// the returned function stops them (wg waits for them and their attempts).
 func (r *run) startReconnects(ctx context.Context, wg *sync.WaitGroup) (stop func()) {
 	ready := make(chan int, len(r.conns))
 	done := make(chan struct{})
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		r.storm.queue.run(done, ready)
 	}()
-	for _, w := range r.workers {
-		wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.dispatchReconnects(ctx, ready)
+	}()
+	return func() { close(done) }
+}
+
+// dispatchReconnects runs an attempt for every connection from ready until
+// it is closed, then waits for the attempts. Workers (their header buffers)
+// are reused: there are only as many as attempts ever ran at once.
+func (r *run) dispatchReconnects(ctx context.Context, ready <-chan int) {
+	limit := r.storm.cfg.Concurrency
+	if limit <= 0 || limit > len(r.conns) {
+		limit = len(r.conns)
+	}
+	sem := make(chan struct{}, limit)
+	idle := make(chan *worker, limit)
+	var attempts sync.WaitGroup
+	defer attempts.Wait()
+	for i := range ready {
+		sem <- struct{}{}
+		var w *worker
+		select {
+		case w = <-idle:
+		default:
+			w = newWorker(r.connStats)
+		}
+		attempts.Add(1)
 		go func() {
-			defer wg.Done()
-			for i := range ready {
-				r.reconnect(ctx, w, i)
-			}
+			defer attempts.Done()
+			r.reconnect(ctx, w, i)
+			idle <- w // never blocks: at most limit workers exist
+			<-sem
 		}()
 	}
-	return func() { close(done) }
 }
 
 // finishStorm reads Redis's counters once the drain is over.
