@@ -15,7 +15,7 @@ export REQUIRE_PYTHON=1
 FUZZTIME  ?= 10s
 
 SHELL     := /bin/bash
-.PHONY: run build test test-go fuzz lint fmt vet staticcheck cross golangci deploy-check bench deps
+.PHONY: run build test test-go fuzz lint fmt vet staticcheck cross golangci deploy-check bench bench-storm deps
 
 ## run: the gateway with the embedded broker on :8080 (demo page at http://localhost:8080/)
 run:
@@ -68,3 +68,10 @@ deploy-check:
 ## bench: Go benchmarks and small ssebench runs (see docs/benchmarks.md)
 bench:
 	./scripts/bench.sh
+
+## bench-storm: reconnect storm, kill -9 gateway A, STORM_CONNS clients resume on B (quick: STORM_CONNS=1000)
+STORM_CONNS  ?= 10000
+STORM_TOPICS ?= 10
+STORM_RATE   ?= 100
+bench-storm:
+	./scripts/bench-storm.sh $(STORM_CONNS) $(STORM_TOPICS) $(STORM_RATE)

@@ -66,10 +66,11 @@ func parseFlags(args []string, stderr io.Writer) (cfg loadgen.Config, asJSON, qu
 	fs := flag.NewFlagSet("ssebench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	urls := fs.String("url", strings.Join(cfg.GatewayURLs, ","), "gateway URL(s), comma-separated; connections are spread round-robin (loopback only)")
-	mode := fs.String("mode", string(cfg.Mode), "stream (publish and measure) or idle (hold connections, measure memory)")
+	mode := fs.String("mode", string(cfg.Mode), "stream (publish and measure), idle (hold connections, measure memory) or storm (kill gateway A, reconnect to B)")
 	pids := fs.String("pids", "", "comma-separated gateway PIDs whose RSS and CPU are sampled from /proc")
 	metrics := fs.String("metrics-url", "", "comma-separated gateway /metrics URLs to scrape")
 	bindConfig(fs, &cfg)
+	stormURLs := bindStorm(fs, &cfg.Storm)
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&quiet, "quiet", false, "no progress line on stderr")
 	if err := fs.Parse(args); err != nil {
@@ -81,6 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (cfg loadgen.Config, asJSON, qu
 	cfg.Mode = loadgen.Mode(*mode)
 	cfg.GatewayURLs = splitList(*urls)
 	cfg.MetricsURLs = splitList(*metrics)
+	cfg.Storm.URLs = splitList(*stormURLs)
 	for _, s := range splitList(*pids) {
 		pid, err := strconv.Atoi(s)
 		if err != nil {

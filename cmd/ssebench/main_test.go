@@ -40,6 +40,23 @@ func TestParseFlags(t *testing.T) {
 				t.Fatalf("%+v json=%v", c, asJSON)
 			}
 		}},
+		{name: "storm", args: []string{
+			"-mode", "storm", "-storm-url", "http://127.0.0.1:8090", "-kill-pid", "42", "-stats-redis", "127.0.0.1:6379",
+			"-reconnect-delay", "250ms", "-reconnect-jitter", "0.5", "-storm-timeout", "20s", "-storm-after", "1s",
+		}, check: func(t *testing.T, c loadgen.Config, _ bool) {
+			s := c.Storm
+			if c.Mode != loadgen.ModeStorm || !slices.Equal(s.URLs, []string{"http://127.0.0.1:8090"}) || s.KillPID != 42 ||
+				s.RedisAddr != "127.0.0.1:6379" || s.ReconnectDelay != 250*time.Millisecond || s.ReconnectJitter != 0.5 ||
+				s.Timeout != 20*time.Second || s.After != time.Second {
+				t.Fatalf("%+v", s)
+			}
+		}},
+		{name: "storm delay from retry by default", args: []string{"-mode", "storm"}, check: func(t *testing.T, c loadgen.Config, _ bool) {
+			if c.Storm.ReconnectDelay != loadgen.ReconnectFromRetry {
+				t.Fatalf("%v", c.Storm.ReconnectDelay)
+			}
+		}},
+		{name: "bad reconnect delay", args: []string{"-reconnect-delay", "soon"}, wantErr: true},
 		{name: "bad pid", args: []string{"-pids", "12,x"}, wantErr: true},
 		{name: "stray argument", args: []string{"extra"}, wantErr: true},
 		{name: "unknown flag", args: []string{"-nope"}, wantErr: true},

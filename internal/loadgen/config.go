@@ -17,7 +17,15 @@ const (
 	// ModeIdle only holds the connections for Config.Duration, to measure
 	// what an idle stream costs the gateway.
 	ModeIdle Mode = "idle"
+	// ModeStorm is a reconnect storm: the connections are opened on
+	// GatewayURLs and events published as in ModeStream; after Duration the
+	// process KillPID (gateway A) is killed with SIGKILL and every connection
+	// reconnects to StormURLs with its Last-Event-ID (see storm.go).
+	ModeStorm Mode = "storm"
 )
+
+// publishes reports whether the mode publishes events.
+func (m Mode) publishes() bool { return m == ModeStream || m == ModeStorm }
 
 // Hard limits that keep a run bounded whatever the flags say.
 const (
@@ -43,7 +51,7 @@ type Config struct {
 	Conns int
 	// MaxConns is a hard cap on Conns, a guard against typos.
 	MaxConns int
-	// Mode is ModeStream or ModeIdle.
+	// Mode is ModeStream, ModeIdle or ModeStorm.
 	Mode Mode
 	// Topics is the number of topics (TopicPrefix+"0" … +"K-1").
 	Topics int
@@ -93,6 +101,9 @@ type Config struct {
 	// MetricsURLs are gateway /metrics URLs to scrape (summed).
 	MetricsURLs []string
 
+	// Storm holds the settings of ModeStorm.
+	Storm StormConfig
+
 	// Progress, when non-nil, receives a progress line every
 	// ProgressInterval.
 	Progress io.Writer
@@ -127,6 +138,7 @@ func DefaultConfig() Config {
 		ConnsPerAddr:       20_000,
 		Readers:            readers,
 		ProgressInterval:   time.Second,
+		Storm:              defaultStormConfig(),
 	}
 }
 
@@ -134,8 +146,11 @@ func DefaultConfig() Config {
 func (c *Config) validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if c.Mode != ModeStream && c.Mode != ModeIdle {
-		add("mode %q: want stream or idle", c.Mode)
+	if c.Mode != ModeStream && c.Mode != ModeIdle && c.Mode != ModeStorm {
+		add("mode %q: want stream, idle or storm", c.Mode)
+	}
+	if c.Mode == ModeStorm {
+		errs = append(errs, c.validateStorm()...)
 	}
 	if c.MaxConns < 1 {
 		add("max-conns %d: must be positive", c.MaxConns)
@@ -170,7 +185,7 @@ func (c *Config) validate() error {
 	if c.Readers < 1 || c.Readers > 64 {
 		add("readers %d: must be between 1 and 64", c.Readers)
 	}
-	if c.Mode == ModeStream {
+	if c.Mode.publishes() {
 		if c.Rate <= 0 || c.Rate > MaxRate {
 			add("rate %v: must be in (0, %d]", c.Rate, MaxRate)
 		}

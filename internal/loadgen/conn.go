@@ -7,20 +7,23 @@ import (
 
 // Connection states.
 const (
-	connNew    uint8 = iota // not (yet) connected
-	connOpen                // held: registered with a reader
-	connClosed              // dropped during the run
-	connFailed              // never got a 200 stream
+	connNew          uint8 = iota // not (yet) connected
+	connOpen                      // held: registered with a reader
+	connClosed                    // dropped during the run
+	connFailed                    // never got a 200 stream
+	connReconnecting              // storm: dropped, waiting to reconnect or reconnecting
 )
 
 // Reasons a held connection was dropped.
 const (
-	dropEOF      uint8 = iota + 1 // the server closed the stream
-	dropReadErr                   // read error (reset, …)
-	dropProtocol                  // malformed chunked coding or SSE
+	dropEOF       uint8 = iota + 1 // the server closed the stream
+	dropReadErr                    // read error (reset, …)
+	dropProtocol                   // malformed chunked coding or SSE
+	dropReconnect                  // storm: every reconnection attempt failed
 )
 
-var dropNames = map[uint8]string{dropEOF: "eof", dropReadErr: "read_error", dropProtocol: "protocol_error"}
+var dropNames = map[uint8]string{dropEOF: "eof", dropReadErr: "read_error", dropProtocol: "protocol_error",
+	dropReconnect: "reconnect_failed"}
 
 // topicState is a connection's bookkeeping for one of its topics.
 type topicState struct {
@@ -99,6 +102,14 @@ type conn struct {
 	late        uint32
 	idViolation uint32
 	other       uint32 // events that are not bench events (reset, shutdown, …)
+	retryMs     uint32 // the last `retry:` hint: EventSource's reconnection time
+
+	// Reconnect storm (ModeStorm) bookkeeping, unix ns, 0 for "not yet".
+	dropAt      int64 // the stream to the killed gateway ended
+	reconnectAt int64 // the successful reconnection attempt started
+	resumedAt   int64 // the first event or position frame on the new stream
+	attempts    uint8 // reconnection attempts so far
+	awaiting    bool  // reconnected, not yet resumed
 }
 
 // topic returns the state of topic index k, or nil.
@@ -115,13 +126,17 @@ func (c *conn) topic(k int64) *topicState {
 // progress reporter.
 type counters struct {
 	latency *Histogram
-	events  atomic.Uint64 // bench events, duplicates included
-	unique  atomic.Uint64
-	pings   atomic.Uint64
-	other   atomic.Uint64
+	// stormLatency: events on a reconnected stream that were published
+	// after its reconnection started (live, not replayed).
+	stormLatency *Histogram
+	resumed      atomic.Int64  // connections that resumed after a reconnect
+	events       atomic.Uint64 // bench events, duplicates included
+	unique       atomic.Uint64
+	pings        atomic.Uint64
+	other        atomic.Uint64
 }
 
-func newCounters() *counters { return &counters{latency: NewHistogram()} }
+func newCounters() *counters { return &counters{latency: NewHistogram(), stormLatency: NewHistogram()} }
 
 // sink is the Parser Handler of one goroutine: it applies events to the
 // connection currently being read.
@@ -137,6 +152,9 @@ var _ Handler = (*sink)(nil)
 // HandleEvent implements Handler.
 func (s *sink) HandleEvent(ev Event) {
 	c := s.c
+	if c.awaiting {
+		s.resumed()
+	}
 	if ev.HasID {
 		s.checkID(ev.ID)
 	}
@@ -164,8 +182,30 @@ func (s *sink) HandleEvent(ev Event) {
 		c.late++
 	}
 	s.st.unique.Add(1)
-	if sent >= s.recordFrom {
+	switch {
+	case sent < s.recordFrom:
+	case c.reconnectAt == 0:
 		s.st.latency.Record(s.now - sent)
+	case sent >= c.reconnectAt:
+		s.st.stormLatency.Record(s.now - sent)
+	}
+}
+
+// resumed marks the connection as resumed on its new stream: the first
+// event or position frame after a reconnection arrived.
+func (s *sink) resumed() {
+	s.c.awaiting = false
+	if s.c.resumedAt == 0 { // not again after a failed later attempt
+		s.c.resumedAt = s.now
+		s.st.resumed.Add(1)
+	}
+}
+
+// HandlePosition implements Handler: a position frame also counts as
+// having resumed.
+func (s *sink) HandlePosition([]byte) {
+	if s.c.awaiting {
+		s.resumed()
 	}
 }
 
@@ -177,7 +217,7 @@ func (s *sink) HandleComment(text []byte) {
 }
 
 // HandleRetry implements Handler.
-func (s *sink) HandleRetry(int64) {}
+func (s *sink) HandleRetry(ms int64) { s.c.retryMs = uint32(min(ms, 1<<31)) }
 
 // checkID verifies that an event id is strictly greater than the previous
 // one. Single-topic ids are "<ms>-<seq>"; multi-topic ids join one such pair

@@ -35,25 +35,8 @@ func bindNoPort(network, _ string, rc syscall.RawConn) error {
 // time. The error's reason (see connectError) is counted by the caller.
 func (r *run) connect(ctx context.Context, w *worker, i int) error {
 	c := &r.conns[i]
-	gw := &r.gws[i%len(r.gws)]
-	w.names = w.names[:0]
-	for j := range c.topics {
-		w.names = append(w.names, r.topicNames[c.topics[j].index])
-	}
-	w.req = gw.requestBytes(w.req[:0], w.names)
-
 	start := time.Now()
-	deadline := start.Add(r.cfg.ConnectTimeout)
-	d := net.Dialer{Deadline: deadline}
-	if src := sourceAddr(gw.addr.Addr(), i, r.cfg.ConnsPerAddr); src.IsValid() {
-		d.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
-		d.Control = bindNoPort
-	}
-	nc, err := d.DialContext(ctx, "tcp", gw.addr.String())
-	if err != nil {
-		return failf("dial", err)
-	}
-	fd, leftover, chunked, err := handshake(nc, w, deadline)
+	fd, leftover, chunked, err := r.dialStream(ctx, w, &r.gws[i%len(r.gws)], i)
 	if err != nil {
 		return err
 	}
@@ -98,6 +81,72 @@ func (r *run) connect(ctx context.Context, w *worker, i int) error {
 		r.baseSum.Add(c.topics[j].baseAcc)
 	}
 	return nil
+}
+
+// dialStream opens connection i's stream on gw: dial, the request (with
+// the connection's Last-Event-ID once it has one) and the response headers
+// (see handshake).
+func (r *run) dialStream(ctx context.Context, w *worker, gw *gateway, i int) (fd int, leftover []byte, chunked bool, err error) {
+	c := &r.conns[i]
+	w.names = w.names[:0]
+	for j := range c.topics {
+		w.names = append(w.names, r.topicNames[c.topics[j].index])
+	}
+	w.req = gw.requestBytes(w.req[:0], w.names, c.parser.LastEventID())
+	deadline := time.Now().Add(r.cfg.ConnectTimeout)
+	d := net.Dialer{Deadline: deadline}
+	if src := sourceAddr(gw.addr.Addr(), i, r.cfg.ConnsPerAddr); src.IsValid() {
+		d.LocalAddr = &net.TCPAddr{IP: src.AsSlice()}
+		d.Control = bindNoPort
+	}
+	nc, err := d.DialContext(ctx, "tcp", gw.addr.String())
+	if err != nil {
+		return -1, nil, false, failf("dial", err)
+	}
+	return handshake(nc, w, deadline)
+}
+
+// reconnect is one reconnection attempt of connection i during a storm,
+// to a storm gateway, with its Last-Event-ID. Its expected-event bookkeeping
+// carries on from the first stream. A failed attempt is retried later (see
+// stormRun.attemptFailed).
+func (r *run) reconnect(ctx context.Context, w *worker, i int) {
+	c := &r.conns[i]
+	s := r.storm
+	c.attempts++
+	start := time.Now()
+	fd, leftover, chunked, err := r.dialStream(ctx, w, &s.gws[i%len(s.gws)], i)
+	if err != nil {
+		s.attemptFailed(r, i, err)
+		return
+	}
+	c.body = bodyDecoder{chunked: chunked}
+	c.fd = int32(fd)
+	c.reconnectAt = start.UnixNano()
+	c.awaiting = true
+	w.sink.c = c
+	w.sink.now = time.Now().UnixNano()
+	w.sink.recordFrom = r.recordFrom.Load()
+	reason := feedBody(c, leftover, &w.sink)
+	w.sink.c = nil
+	if reason == 0 {
+		r.held.Add(1)
+		c.state = connOpen
+		c.ready.Store(true)
+		if err = r.readers[i%len(r.readers)].add(i); err == nil {
+			return
+		}
+		c.ready.Store(false)
+		c.state = connReconnecting
+		r.held.Add(-1)
+		err = failf("epoll", err)
+	} else {
+		err = failf("stream", fmt.Errorf("stream ended right after the headers (%s)", dropNames[reason]))
+	}
+	_ = unix.Close(fd)
+	c.fd = -1
+	c.parser.Reconnect()
+	s.attemptFailed(r, i, err)
 }
 
 // handshake sends the request on nc, reads the response headers and, on a

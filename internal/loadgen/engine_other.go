@@ -33,4 +33,6 @@ func (*reader) close() {}
 
 func (*run) connect(context.Context, *worker, int) error { return errNotLinux }
 
+func (*run) reconnect(context.Context, *worker, int) {}
+
 func closeFD(int32) {}

@@ -26,8 +26,9 @@ var ErrEventTooLarge = errors.New("sse: event too large")
 // are valid only until the handler returns.
 type Event struct {
 	// ID is the value of the `id:` field of this frame, when HasID is true.
-	// Unlike a browser, the Parser does not carry the last event ID over to
-	// later frames: the load tool checks the ids the server actually sent.
+	// Unlike a browser, the Parser does not carry the id over to later
+	// frames' events: the load tool checks the ids the server actually
+	// sent. The browser's "last event ID" is kept apart (LastEventID).
 	ID []byte
 	// HasID reports whether the frame had a (valid) `id:` field.
 	HasID bool
@@ -48,6 +49,11 @@ type Handler interface {
 	HandleComment(text []byte)
 	// HandleRetry is called for each valid `retry:` field, in milliseconds.
 	HandleRetry(ms int64)
+	// HandlePosition is called for a frame that has an `id:` but no data
+	// (ssegate's position frame): it dispatches no event, yet it sets the
+	// last event ID (WHATWG HTML §9.2.6 updates it before the empty-data
+	// check).
+	HandlePosition(id []byte)
 }
 
 // Parser flags.
@@ -68,15 +74,27 @@ const (
 // it is kept small (a few slice headers) because the load tool has one per
 // connection.
 type Parser struct {
-	line  []byte // partial line carried over from the previous Feed
-	data  []byte
-	id    []byte
-	typ   []byte
-	flags uint8
+	line   []byte // partial line carried over from the previous Feed
+	data   []byte
+	id     []byte
+	typ    []byte
+	lastID []byte // the browser's last event ID: kept across frames and reconnects
+	flags  uint8
 }
 
 // Reset returns the parser to its initial state, keeping no buffers.
 func (p *Parser) Reset() { *p = Parser{} }
+
+// Reconnect prepares the parser for a new stream of the same client, as
+// EventSource does when it reestablishes a connection: the frame being
+// assembled is discarded, the last event ID is kept (it goes into the
+// request's Last-Event-ID header).
+func (p *Parser) Reconnect() { *p = Parser{lastID: p.lastID} }
+
+// LastEventID is the id of the last dispatched frame that carried one (a
+// data frame or a position frame), empty before any or after an empty
+// `id:` (which resets it, as in a browser). It aliases the Parser's buffer.
+func (p *Parser) LastEventID() []byte { return p.lastID }
 
 // Feed parses b, calling h for every complete event, comment and retry
 // field. Incomplete trailing input is kept for the next call.
@@ -197,13 +215,19 @@ func (p *Parser) processLine(line []byte, h Handler) error {
 
 // dispatch ends the current frame at a blank line.
 func (p *Parser) dispatch(h Handler) {
-	if p.flags&flagHasData != 0 {
+	if p.flags&flagHasID != 0 {
+		p.lastID = append(p.lastID[:0], p.id...)
+	}
+	switch {
+	case p.flags&flagHasData != 0:
 		h.HandleEvent(Event{
 			ID:    p.id,
 			HasID: p.flags&flagHasID != 0,
 			Type:  p.typ,
 			Data:  p.data,
 		})
+	case p.flags&flagHasID != 0:
+		h.HandlePosition(p.id)
 	}
 	p.flags &^= flagHasData | flagHasID
 	p.data, p.id, p.typ = trimBuf(p.data), trimBuf(p.id), trimBuf(p.typ)

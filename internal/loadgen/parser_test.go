@@ -19,6 +19,7 @@ func (r *recorder) HandleEvent(ev Event) {
 }
 func (r *recorder) HandleComment(text []byte) { r.log = append(r.log, fmt.Sprintf("comment %q", text)) }
 func (r *recorder) HandleRetry(ms int64)      { r.log = append(r.log, fmt.Sprintf("retry %d", ms)) }
+func (r *recorder) HandlePosition(id []byte)  { r.log = append(r.log, fmt.Sprintf("position %q", id)) }
 
 var parserCases = []struct {
 	name string
@@ -61,9 +62,9 @@ var parserCases = []struct {
 		want: []string{`event id=- type="" data=""`},
 	},
 	{
-		name: "no data: nothing dispatched, type reset",
+		name: "no data: no event dispatched, only the position; type reset",
 		in:   "event: x\nid: 5-0\n\ndata: y\n\n",
-		want: []string{`event id=- type="" data="y"`},
+		want: []string{`position "5-0"`, `event id=- type="" data="y"`},
 	},
 	{
 		name: "field without space after colon",
@@ -209,9 +210,10 @@ func TestParserNoAllocs(t *testing.T) {
 
 type nopHandler struct{}
 
-func (nopHandler) HandleEvent(Event)    {}
-func (nopHandler) HandleComment([]byte) {}
-func (nopHandler) HandleRetry(int64)    {}
+func (nopHandler) HandleEvent(Event)     {}
+func (nopHandler) HandleComment([]byte)  {}
+func (nopHandler) HandleRetry(int64)     {}
+func (nopHandler) HandlePosition([]byte) {}
 
 func BenchmarkParser(b *testing.B) {
 	var sb strings.Builder

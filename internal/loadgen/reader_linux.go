@@ -76,28 +76,29 @@ func (rd *reader) loop(stop *atomic.Bool) error {
 			if !c.ready.Load() || c.state != connOpen {
 				continue
 			}
-			rd.readConn(c)
+			rd.readConn(idx)
 		}
 	}
 	return nil
 }
 
-// readConn performs one read on c and processes what arrived.
-func (rd *reader) readConn(c *conn) {
+// readConn performs one read on connection idx and processes what arrived.
+func (rd *reader) readConn(idx int) {
+	c := &rd.r.conns[idx]
 	n, err := unix.Read(int(c.fd), rd.buf)
 	switch {
 	case errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR):
 		return
 	case err != nil:
-		rd.r.drop(c, dropReadErr, rd.epfd)
+		rd.r.drop(idx, dropReadErr, rd.epfd)
 		return
 	case n == 0:
-		rd.r.drop(c, dropEOF, rd.epfd)
+		rd.r.drop(idx, dropEOF, rd.epfd)
 		return
 	}
 	rd.sink.c = c
 	if reason := feedBody(c, rd.buf[:n], &rd.sink); reason != 0 {
-		rd.r.drop(c, reason, rd.epfd)
+		rd.r.drop(idx, reason, rd.epfd)
 	}
 	rd.sink.c = nil
 }
@@ -124,11 +125,17 @@ func feedBody(c *conn, b []byte, s *sink) uint8 {
 }
 
 // drop closes a held connection that ended during the run and freezes its
-// expected-event count.
-func (r *run) drop(c *conn, reason uint8, epfd int) {
+// expected-event count; during a storm it hands the connection to the
+// storm's reconnect queue instead, and its expected count runs on.
+func (r *run) drop(idx int, reason uint8, epfd int) {
+	c := &r.conns[idx]
 	_ = unix.EpollCtl(epfd, unix.EPOLL_CTL_DEL, int(c.fd), nil)
 	_ = unix.Close(int(c.fd))
 	c.fd = -1
+	if s := r.storm; s != nil && s.armed.Load() {
+		s.dropped(r, idx, reason, time.Now())
+		return
+	}
 	c.state = connClosed
 	c.dropReason = reason
 	for i := range c.topics {

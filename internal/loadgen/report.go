@@ -164,6 +164,8 @@ type Report struct {
 	Processes []ProcReport   `json:"processes,omitempty"`
 	Self      ProcReport     `json:"self"`
 	Metrics   *MetricsReport `json:"metrics,omitempty"`
+	// Storm is set in ModeStorm.
+	Storm *StormReport `json:"storm,omitempty"`
 }
 
 func procReport(pid int, b, c, e ProcSample, errs []error, held, heldEnd int, events uint64) ProcReport {
@@ -210,7 +212,7 @@ func (r *run) report(_ context.Context, before, connected, end samples) *Report 
 	heldAtConnect := 0
 	for i := range r.conns {
 		c := &r.conns[i]
-		if c.state != connOpen && c.state != connClosed {
+		if c.state != connOpen && c.state != connClosed && c.state != connReconnecting {
 			continue
 		}
 		heldAtConnect++
@@ -239,7 +241,7 @@ func (r *run) report(_ context.Context, before, connected, end samples) *Report 
 	if len(drops) > 0 {
 		rep.Connections.DropReasons = drops
 	}
-	if cfg.Mode == ModeStream {
+	if cfg.Mode.publishes() {
 		rep.Delivery = d
 		lat := summarize(r.latency(nil))
 		rep.Latency = &lat
@@ -331,6 +333,9 @@ func (rep *Report) WriteText(w io.Writer) error {
 	}
 	if l := rep.Latency; l != nil {
 		row("latency pub→recv", "%s", dur(*l))
+	}
+	if rep.Storm != nil {
+		rep.Storm.writeText(row, dur)
 	}
 	procs := append([]ProcReport{}, rep.Processes...)
 	sort.SliceStable(procs, func(i, j int) bool { return procs[i].PID < procs[j].PID })

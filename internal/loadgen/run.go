@@ -23,9 +23,10 @@ const (
 	phaseDrain
 	phaseIdle
 	phaseDone
+	phaseStorm
 )
 
-var phaseNames = [...]string{"connect", "warmup", "steady", "drain", "idle", "done"}
+var phaseNames = [...]string{"connect", "warmup", "steady", "drain", "idle", "done", "storm"}
 
 // drainPoll is how often the drain phase checks whether everything arrived.
 const drainPoll = 10 * time.Millisecond
@@ -53,6 +54,7 @@ type run struct {
 	connectHist *Histogram
 	connectErrs reasonCounter
 	pub         *publisher
+	storm       *stormRun // ModeStorm only; set before the readers start
 }
 
 // Run performs one benchmark: connect, optional warmup, steady publishing
@@ -141,13 +143,21 @@ func (r *run) execute(ctx context.Context) (rep *Report, err error) {
 	defer metricsTransport.CloseIdleConnections()
 	hc := &http.Client{Transport: metricsTransport, Timeout: 5 * time.Second}
 
-	if cfg.Mode == ModeStream {
+	if cfg.Mode.publishes() {
 		p, err := newPublisher(r)
 		if err != nil {
 			return nil, err
 		}
 		r.pub = p
 		defer p.close()
+	}
+	if cfg.Mode == ModeStorm {
+		s, err := newStormRun(cfg.Storm)
+		if err != nil {
+			return nil, err
+		}
+		r.storm = s
+		defer s.close()
 	}
 
 	before := r.sample(ctx, hc)
@@ -244,6 +254,9 @@ func (r *run) execute(ctx context.Context) (rep *Report, err error) {
 		r.recordFrom.Store(steadyStart.UnixNano())
 		eventsAtSteady = r.totals().events
 		r.pub.pace(ctx, cfg.Duration, jobs)
+		if r.storm != nil {
+			r.runStorm(ctx, jobs)
+		}
 		r.pub.stopped.Store(true)
 		close(jobs)
 		pubWG.Wait()
@@ -251,6 +264,9 @@ func (r *run) execute(ctx context.Context) (rep *Report, err error) {
 		eventsAtSteadyEnd = r.totals().events
 		r.phase.Store(phaseDrain)
 		r.drain(ctx)
+		if r.storm != nil {
+			r.finishStorm(ctx)
+		}
 	}
 	end := r.sample(ctx, hc)
 	r.phase.Store(phaseDone)
@@ -268,6 +284,9 @@ func (r *run) execute(ctx context.Context) (rep *Report, err error) {
 		rep.Delivery.PerSecond = float64(eventsAtSteadyEnd-eventsAtSteady) / steadyElapsed.Seconds()
 		rep.Publish.SteadySeconds = steadyElapsed.Seconds()
 		rep.Publish.AchievedRate = float64(r.pub.attempted.Load()) / (steadyElapsed + cfg.Warmup).Seconds()
+	}
+	if r.storm != nil {
+		rep.Storm = r.stormReport()
 	}
 	rep.Interrupted = ctx.Err() != nil
 	return rep, nil
@@ -340,56 +359,4 @@ func waitFor(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-}
-
-// finalize freezes the expected counts of connections still open. Call it
-// after the readers have stopped.
-func (r *run) finalize() {
-	for i := range r.conns {
-		c := &r.conns[i]
-		if c.state != connOpen {
-			continue
-		}
-		for j := range c.topics {
-			t := &c.topics[j]
-			t.endAcc = r.accepted[t.index].Load()
-		}
-	}
-}
-
-// totalCounts sums the goroutine counters.
-type totalCounts struct {
-	events, unique, pings, other uint64
-}
-
-func (r *run) allCounters() []*counters {
-	out := make([]*counters, 0, len(r.readers)+1)
-	for _, rd := range r.readers {
-		out = append(out, rd.stats)
-	}
-	return append(out, r.connStats)
-}
-
-func (r *run) totals() totalCounts {
-	var t totalCounts
-	for _, c := range r.allCounters() {
-		t.events += c.events.Load()
-		t.unique += c.unique.Load()
-		t.pings += c.pings.Load()
-		t.other += c.other.Load()
-	}
-	return t
-}
-
-// latency merges the goroutines' latency histograms into h (or a new one).
-func (r *run) latency(h *Histogram) *Histogram {
-	if h == nil {
-		h = NewHistogram()
-	} else {
-		h.reset()
-	}
-	for _, c := range r.allCounters() {
-		h.Merge(c.latency)
-	}
-	return h
 }

@@ -113,7 +113,9 @@ func parseGateways(list string) ([]gateway, error) {
 }
 
 // requestBytes appends the HTTP/1.1 request that opens a stream on topics.
-func (g *gateway) requestBytes(dst []byte, topics []string) []byte {
+// A non-empty lastID is sent as Last-Event-ID, as EventSource does when it
+// reconnects; it comes from a parsed `id:` line, so it holds no CR or LF.
+func (g *gateway) requestBytes(dst []byte, topics []string, lastID []byte) []byte {
 	dst = append(dst, "GET "...)
 	dst = append(dst, g.path...)
 	sep := byte('?')
@@ -130,6 +132,10 @@ func (g *gateway) requestBytes(dst []byte, topics []string) []byte {
 	}
 	dst = append(dst, " HTTP/1.1\r\nHost: "...)
 	dst = append(dst, g.host...)
+	if len(lastID) > 0 {
+		dst = append(dst, "\r\nLast-Event-ID: "...)
+		dst = append(dst, lastID...)
+	}
 	dst = append(dst, "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nUser-Agent: ssebench\r\n\r\n"...)
 	return dst
 }

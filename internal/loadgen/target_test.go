@@ -136,12 +136,12 @@ func TestRequestBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := string(gws[0].requestBytes(nil, []string{"bench:1", "a b"}))
+	got := string(gws[0].requestBytes(nil, []string{"bench:1", "a b"}, nil))
 	want := "GET /api/sse/stream?topic=bench%3A1&topic=a+b HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\nUser-Agent: ssebench\r\n\r\n"
 	if got != want {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
-	got = string(gws[1].requestBytes(nil, []string{"t"}))
+	got = string(gws[1].requestBytes(nil, []string{"t"}, nil))
 	if want := "GET /custom?x=1&topic=t HTTP/1.1\r\nHost: localhost:9000\r\n"; got[:len(want)] != want {
 		t.Fatalf("got %q", got)
 	}
