@@ -111,6 +111,10 @@ type Config struct {
 	// StateCacheTTL is how long an answer of GET /api/state is reused for
 	// its topic (state.go); default 1 s.
 	StateCacheTTL time.Duration
+	// StateTopics are the topics whose streams get their state first
+	// without asking (?state=1; ?state=0 declines): exact names, "*" or
+	// a prefix ending in "*" (topic.Match). See ParseStateTopics.
+	StateTopics []string
 	// Auth verifies subscriber credentials; nil lets anyone subscribe to any
 	// topic, as the old endpoint did.
 	Auth Authenticator

@@ -70,6 +70,7 @@ type settings struct {
 	common             service.Common
 	origins, pprofAddr string
 	hosts              string
+	stateTopics        string
 	authSet            auth.Settings
 }
 
@@ -94,6 +95,7 @@ func (st *settings) bind(s *config.Set) {
 	s.Int(&cfg.Writers, "writers", "SSEGATE_WRITERS", 0, "goroutines writing HTTP/1.1 streams (0 = one per CPU; -1 = a goroutine per stream through net/http; Linux only: elsewhere always a goroutine per stream)")
 	s.String(&st.pprofAddr, "pprof-addr", "SSEGATE_PPROF_ADDR", "", "serve Go profiles (net/http/pprof, without cmdline) on this separate address, e.g. 127.0.0.1:6060; empty = off")
 	s.String(&st.origins, "cors-origins", "SSEGATE_CORS_ORIGINS", "", "comma-separated origins whose pages may open streams (scheme://host[:port]; * = any, without cookies)")
+	s.String(&st.stateTopics, "state-topics", "SSEGATE_STATE_TOPICS", "", "comma-separated topics whose streams start with their keyed state unless ?state=0 (names; a trailing * is a prefix, e.g. spools:*); empty = only streams asking ?state=1")
 	s.String(&st.hosts, "allowed-hosts", "SSEGATE_ALLOWED_HOSTS", "", "comma-separated host names the gateway answers (Host header, no port); others get 421; empty = any (DNS-rebinding defence without a proxy pinning Host)")
 	st.authSet.BindSubscribe(s)
 	st.authSet.BindJWT(s)
@@ -114,6 +116,9 @@ func (st *settings) program(log *slog.Logger) (gateway.ProgramConfig, error) {
 		return cfg, err
 	}
 	if cfg.AllowedHosts, err = gateway.ParseAllowedHosts(config.List(st.hosts)); err != nil {
+		return cfg, err
+	}
+	if cfg.StateTopics, err = gateway.ParseStateTopics(config.List(st.stateTopics), common.MaxTopicLen); err != nil {
 		return cfg, err
 	}
 	if cfg.Auth, err = authSet.Subscriber(log); err != nil {
