@@ -92,10 +92,10 @@ var errClientLeft = errors.New("client left before its stream started")
 
 // session is an admitted stream that joined the hub.
 type session struct {
-	cn   *conn
-	snap []streamid.ID // the hub's last id in each topic when cn joined: the replay's end
-	state bool         // the client gets the state first (stream_state.go)
-	log  *slog.Logger
+	cn    *conn
+	snap  []streamid.ID // the hub's last id in each topic when cn joined: the replay's end
+	state bool          // the client gets the state first (stream_state.go)
+	log   *slog.Logger
 }
 
 // subscribe subscribes the admission's topics and joins a new conn to the
