@@ -115,8 +115,8 @@ type Config struct {
 	// The pooled writer is Linux-only: elsewhere every stream keeps its
 	// goroutine whatever Writers says (see pool_other.go).
 	Writers int
-	// StateCacheTTL is how long an answer of GET /api/state is reused for
-	// its topic (state.go); default 1 s.
+	// StateCacheTTL is how long a read of a topic's state is reused, by
+	// GET /api/state and by streams' state (state.go); default 1 s.
 	StateCacheTTL time.Duration
 	// RetryJitter spreads reconnects: each stream's retry: is Retry plus a
 	// random part of up to RetryJitter×Retry (0 = exactly Retry).
@@ -132,6 +132,10 @@ type Config struct {
 	// ReplayConcurrency bounds the history reads of resumes in flight in
 	// the process (replay_shared.go); default 8.
 	ReplayConcurrency int
+	// StateTopics are the topics whose streams get their state first
+	// without asking (?state=1; ?state=0 declines): exact names, "*" or
+	// a prefix ending in "*" (topic.Match). See ParseStateTopics.
+	StateTopics []string
 	// Auth verifies subscriber credentials; nil lets anyone subscribe to any
 	// topic, as the old endpoint did.
 	Auth Authenticator

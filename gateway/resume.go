@@ -19,7 +19,8 @@ type resumeInfo struct {
 // resume works out where the client is in each topic, replays what it
 // missed up to snap (after which the live queue has everything) and tells
 // the client its position. buf holds the stream's preamble, which goes out
-// first.
+// first. It also returns the topics whose position was lost (the reset's),
+// which get their state next (stream_state.go).
 //
 // Every stream gives the client a position before anything live: when the
 // client's last event ID is not where the stream stands (a fresh client has
@@ -30,23 +31,23 @@ type resumeInfo struct {
 // Last-Event-ID and silently miss what was published while it was away. The
 // position is snap, the hub's state when the connection joined: every event
 // after it is in the connection's queue, none up to it is.
-func (s *Server) resume(ctx context.Context, w writer, buf []byte, topics []string, snap []streamid.ID, last string) (positions, []byte, error) {
+func (s *Server) resume(ctx context.Context, w writer, buf []byte, topics []string, snap []streamid.ID, last string) (positions, []string, []byte, error) {
 	// A copy: pos moves as events are replayed, snap is the replay's end.
 	pos := positions(slices.Clone(snap))
 	if last == "" {
 		// One write with the preamble: the first bytes carry the position.
 		buf = appendPosition(buf, pos)
-		return pos, buf[:0], w.write(buf)
+		return pos, nil, buf[:0], w.write(buf)
 	}
 	if err := w.write(buf); err != nil { // the preamble, before history is read
-		return nil, buf, err
+		return nil, nil, buf, err
 	}
 	buf = buf[:0]
 	from, err := streamid.ParsePosition(last, len(topics))
 	if err != nil {
 		s.metrics.Resets.WithLabelValues("malformed").Inc()
 		buf = appendReset(buf, pos, resumeInfo{Reason: "malformed", Topics: topics})
-		return pos, buf, w.write(buf)
+		return pos, topics, buf[:0], w.write(buf)
 	}
 	// Until a topic is replayed, ids carry the client's own position in it:
 	// a client cut off mid-replay must resume from what it really has.
@@ -56,7 +57,7 @@ func (s *Server) resume(ctx context.Context, w writer, buf []byte, topics []stri
 	for i, name := range topics {
 		reason, err := s.replayTopic(ctx, r, i, name, snap[i])
 		if err != nil {
-			return nil, r.buf, err
+			return nil, nil, r.buf, err
 		}
 		if reason != "" {
 			lost.Reason = reason
@@ -73,9 +74,9 @@ func (s *Server) resume(ctx context.Context, w writer, buf []byte, topics []stri
 		r.buf = appendPosition(r.buf, r.pos)
 	}
 	if err := w.write(r.buf); err != nil {
-		return nil, r.buf, err
+		return nil, nil, r.buf, err
 	}
-	return r.pos, r.buf[:0], nil
+	return r.pos, lost.Topics, r.buf[:0], nil
 }
 
 // replay is a connection's replay in progress: where the stream stands (pos)

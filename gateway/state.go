@@ -47,37 +47,44 @@ type stateEntry struct {
 }
 
 // stateCache shares reads of a topic's state: concurrent requests for one
-// topic wait for one broker read (singleflight), and its encoded answer is
-// reused for Config.StateCacheTTL, so a thousand pages opening at once cost one
-// read and one encoding. An answer is consistent whatever its age: its
-// position says where a stream must resume to continue it, and history
-// holds what came since.
+// topic wait for one broker read (singleflight), and the read is reused for
+// Config.StateCacheTTL with its encodings (the JSON of statePath, the SSE
+// frames of a stream's state; stream_state.go), each built once per read,
+// so a thousand pages opening at once cost one read and one encoding. A
+// read is consistent whatever its age: its position says where a stream
+// must resume to continue it, and history holds what came since.
 type stateCache struct {
 	ttl   time.Duration // Config.StateCacheTTL
 	group singleflight.Group
-	mu    sync.Mutex
+	mu    sync.Mutex // lock order: docs/design.md
 	byTop map[string]cachedState
 }
 
 type cachedState struct {
-	body []byte
-	at   time.Time
+	ts *topicState
+	at time.Time
 }
 
 func newStateCache(ttl time.Duration) *stateCache {
 	return &stateCache{ttl: ttl, byTop: make(map[string]cachedState)}
 }
 
-// get returns topic's encoded state, from the cache while it is fresh.
-func (sc *stateCache) get(ctx context.Context, b Broker, name string) ([]byte, error) {
+// get returns topic's state, from the cache while it is fresh; fresh
+// skips the cache (a stream whose cached state is older than the history
+// retains, stream_state.go).
+func (sc *stateCache) get(ctx context.Context, b Broker, name string, fresh bool) (*topicState, error) {
 	now := time.Now()
 	sc.mu.Lock()
 	c, ok := sc.byTop[name]
 	sc.mu.Unlock()
-	if ok && now.Sub(c.at) < sc.ttl {
-		return c.body, nil
+	if ok && !fresh && now.Sub(c.at) < sc.ttl {
+		return c.ts, nil
 	}
-	v, err, _ := sc.group.Do(name, func() (any, error) {
+	key := name
+	if fresh {
+		key = "fresh\x00" + name // never joins a read that may have started before
+	}
+	v, err, _ := sc.group.Do(key, func() (any, error) {
 		// Detached from the request that happens to lead: its client
 		// leaving must not fail the others waiting on the same read.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stateReadTimeout)
@@ -86,22 +93,19 @@ func (sc *stateCache) get(ctx context.Context, b Broker, name string) ([]byte, e
 		if err != nil {
 			return nil, err
 		}
-		body, err := encodeState(name, st)
-		if err != nil {
-			return nil, err
-		}
-		sc.put(name, body, time.Now())
-		return body, nil
+		ts := &topicState{name: name, st: st}
+		sc.put(name, ts, time.Now())
+		return ts, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.([]byte), nil
+	return v.(*topicState), nil
 }
 
-// put caches body, dropping stale entries once the map has grown, so it
+// put caches ts, dropping stale entries once the map has grown, so it
 // holds about the topics asked for within the last ttl.
-func (sc *stateCache) put(name string, body []byte, at time.Time) {
+func (sc *stateCache) put(name string, ts *topicState, at time.Time) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if len(sc.byTop) >= 256 {
@@ -111,7 +115,30 @@ func (sc *stateCache) put(name string, body []byte, at time.Time) {
 			}
 		}
 	}
-	sc.byTop[name] = cachedState{body: body, at: at}
+	sc.byTop[name] = cachedState{ts: ts, at: at}
+}
+
+// topicState is one read of a topic's state and its encodings, each built
+// at most once, by the first request that needs it, and shared read-only
+// by every request the read serves.
+type topicState struct {
+	name string
+	st   broker.State
+
+	jsonOnce sync.Once
+	json     []byte
+	jsonErr  error
+
+	singleOnce sync.Once
+	single     []byte // the state's frames on a single-topic stream (id lines)
+	multiOnce  sync.Once
+	multi      []byte // the same frames without id lines (multi-topic)
+}
+
+// body returns the JSON answer of statePath.
+func (ts *topicState) body() ([]byte, error) {
+	ts.jsonOnce.Do(func() { ts.json, ts.jsonErr = encodeState(ts.name, ts.st) })
+	return ts.json, ts.jsonErr
 }
 
 func encodeState(name string, st broker.State) ([]byte, error) {
@@ -146,7 +173,11 @@ func (s *Server) state(c echo.Context) error {
 		return err
 	}
 	defer release()
-	body, err := s.states.get(c.Request().Context(), s.broker, name)
+	ts, err := s.states.get(c.Request().Context(), s.broker, name, false)
+	var body []byte
+	if err == nil {
+		body, err = ts.body()
+	}
 	switch {
 	case errors.Is(err, broker.ErrUnavailable):
 		s.log.Warn("state read failed", "topic", name, "err", err)

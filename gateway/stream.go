@@ -51,6 +51,7 @@ func (s *Server) stream(c echo.Context) error {
 // release gives back.
 type admission struct {
 	topics  []string
+	state   bool // the state goes first (stream_state.go)
 	expires time.Time
 	release func()
 }
@@ -62,7 +63,7 @@ func (s *Server) admitStream(c echo.Context) (admission, error) {
 	if s.draining.Load() {
 		return admission{}, httperr.Unavailable("draining", "the gateway is shutting down; reconnect", s.cfg.Retry)
 	}
-	topics, err := s.streamTopics(c.Request())
+	topics, state, err := s.streamTopics(c.Request())
 	if err != nil {
 		return admission{}, err
 	}
@@ -77,7 +78,7 @@ func (s *Server) admitStream(c echo.Context) (admission, error) {
 	if err != nil {
 		return admission{}, err
 	}
-	return admission{topics: topics, expires: auth.expires, release: release}, nil
+	return admission{topics: topics, state: state, expires: auth.expires, release: release}, nil
 }
 
 // errBrokerDown is the refusal when the broker cannot serve the topics.
@@ -91,9 +92,10 @@ var errClientLeft = errors.New("client left before its stream started")
 
 // session is an admitted stream that joined the hub.
 type session struct {
-	cn   *conn
-	snap []streamid.ID // the hub's last id in each topic when cn joined: the replay's end
-	log  *slog.Logger
+	cn    *conn
+	snap  []streamid.ID // the hub's last id in each topic when cn joined: the replay's end
+	state bool          // the client gets the state first (stream_state.go)
+	log   *slog.Logger
 }
 
 // subscribe subscribes the admission's topics and joins a new conn to the
@@ -110,7 +112,7 @@ func (s *Server) subscribe(ctx context.Context, adm admission) (session, error) 
 	}
 	cn := newConn(s.nextID(), adm.topics, s.cfg.QueueSize, func(n int) { s.metrics.QueueDropped.Add(float64(n)) })
 	cn.expires = adm.expires
-	ss := session{cn: cn, snap: s.hub.join(cn), log: s.log.With("conn", cn.id)}
+	ss := session{cn: cn, snap: s.hub.join(cn), state: adm.state, log: s.log.With("conn", cn.id)}
 	s.metrics.ConnectionsOpened.Inc()
 	s.metrics.Connections.Inc()
 	cn.onFinish = s.finisher(ss, adm.release)
@@ -159,14 +161,14 @@ func (s *Server) openWriter(c echo.Context, ss session) writer {
 	return newHTTPWriter(s, c.Response(), ss.cn)
 }
 
-// run sends the preamble, resumes the client from its last event ID and
-// serves it live. It returns why the stream ended; or handed true when the
+// run sends the preamble, resumes the client from its last event ID (or
+// sends the state, stream_state.go) and serves it live. It returns why the stream ended; or handed true when the
 // pool now writes it and will end it.
 func (s *Server) run(c echo.Context, w writer, ss session) (reason string, handed bool) {
 	buf := sse.AppendRetry(make([]byte, 0, 4096), s.streamRetry())
 	buf = sse.AppendComment(buf, "ok")
 	ctx := c.Request().Context()
-	pos, buf, err := s.resume(ctx, w, buf, ss.cn.topics, ss.snap, lastEventID(c))
+	pos, buf, err := s.start(ctx, w, buf, ss, lastEventID(c))
 	if err != nil {
 		if !errors.Is(err, errClient) {
 			ss.log.Warn("resume failed", "err", err)

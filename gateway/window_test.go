@@ -45,7 +45,7 @@ func windowOn(events int) Config {
 func resumeBytes(t *testing.T, s *Server, topics []string, snap []streamid.ID, last string) string {
 	t.Helper()
 	w := &captureWriter{}
-	_, buf, err := s.resume(context.Background(), w, []byte("retry: 1000\n\n"), topics, snap, last)
+	_, _, buf, err := s.resume(context.Background(), w, []byte("retry: 1000\n\n"), topics, snap, last)
 	if err != nil {
 		t.Fatalf("resume from %q: %v", last, err)
 	}

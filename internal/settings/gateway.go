@@ -48,6 +48,7 @@ type gatewaySettings struct {
 	common             service.Common
 	origins, pprofAddr string
 	hosts              string
+	stateTopics        string
 	authSet            auth.Settings
 }
 
@@ -78,6 +79,7 @@ func (st *gatewaySettings) bind(s *config.Set) {
 	s.String(&st.pprofAddr, "pprof-addr", "SSEGATE_PPROF_ADDR", "", "serve Go profiles (net/http/pprof, without cmdline) on this separate address, e.g. 127.0.0.1:6060; empty = off")
 	s.String(&st.origins, "cors-origins", "SSEGATE_CORS_ORIGINS", "", "comma-separated origins whose pages may open streams (scheme://host[:port]; * = any, without cookies)")
 	s.String(&st.hosts, "allowed-hosts", "SSEGATE_ALLOWED_HOSTS", "", "comma-separated host names the gateway answers (Host header, no port); others get 421; empty = any (DNS-rebinding defence without a proxy pinning Host)")
+	s.String(&st.stateTopics, "state-topics", "SSEGATE_STATE_TOPICS", "", "comma-separated topics whose streams start with their keyed state unless ?state=0 (names; a trailing * is a prefix, e.g. spools:*); empty = only streams asking ?state=1")
 	st.authSet.BindSubscribe(s)
 	st.authSet.BindJWT(s)
 	st.authSet.BindPublish(s)
@@ -99,6 +101,9 @@ func (st *gatewaySettings) program(log *slog.Logger) (gateway.ProgramConfig, err
 		return cfg, err
 	}
 	if cfg.AllowedHosts, err = gateway.ParseAllowedHosts(config.List(st.hosts)); err != nil {
+		return cfg, err
+	}
+	if cfg.StateTopics, err = gateway.ParseStateTopics(config.List(st.stateTopics), common.MaxTopicLen); err != nil {
 		return cfg, err
 	}
 	if cfg.Auth, err = authSet.Subscriber(log); err != nil {
