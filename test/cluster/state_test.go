@@ -15,6 +15,9 @@ import (
 // every client ends with the state Redis holds, and none gets after its
 // marker an event older than the one it holds for that key, twice, or
 // not at all (harness.StateRace; test/integration runs it on one Redis).
+// The 100 clients open at once on a shard nobody subscribed yet: while its
+// first sharded subscription is set up, every one of them must wait for
+// it, not be refused 503 (it was, before sessionView.down).
 func TestStateRace(t *testing.T) {
 	c := startCluster(t)
 	pcfg := publisher.ProgramConfig{RedisURL: c.URL(), Sharded: true, ShutdownGrace: 5 * time.Second}
@@ -28,12 +31,6 @@ func TestStateRace(t *testing.T) {
 		RedisURL: c.URL(), Sharded: true, ShutdownGrace: 5 * time.Second,
 	})
 	harness.WaitHTTP(t, g.URL+"/readyz", http.StatusOK)
-	// One stream holds the topic's shard subscription first: while a
-	// sharded subscription to a new shard is being set up, concurrent
-	// streams of that shard are refused 503 (HealthyFor sees the shard's
-	// session needed and not up yet), which is not what this test is about.
-	first := harness.Subscribe(t, g.URL+"/api/sse/stream?topic=state:race", nil)
-	first.MustPosition(t, waitFor)
 	harness.StateRace{
 		Gateway: g.URL, Publisher: p.URL, Topic: "state:race",
 		Keys: 50, Events: 1000, Clients: 100, Timeout: 2 * waitFor,

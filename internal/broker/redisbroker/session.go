@@ -23,6 +23,9 @@ type session struct {
 	up       bool      // connected and answering (guarded by subscriber.mu)
 	stopping bool      // cancelled by the supervisor (guarded by subscriber.mu)
 	since    time.Time // when up or stopping last changed (guarded by subscriber.mu)
+	// reconnect: this session replaces one to the same address that failed
+	// (not one the supervisor stopped); until it is up, the address is down.
+	reconnect bool
 }
 
 // session runs one subscription connection to se.addr until it fails or

@@ -60,7 +60,7 @@ func (t *shardedTopology) healthyFor(topics []string, v sessionView) bool {
 	}
 	for _, topic := range topics {
 		addr, ok := t.home(topic)
-		if !ok || v.need[addr] && !v.up(addr) {
+		if !ok || v.need[addr] && v.down(addr) {
 			return false
 		}
 	}

@@ -78,7 +78,7 @@ func (s *subscriber) close() { s.once.Do(func() { close(s.closed) }) }
 func (s *subscriber) healthy() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.topo != nil && s.topo.healthy(sessionView{need: s.need, sessions: s.sessions})
+	return s.topo != nil && s.topo.healthy(sessionView{need: s.need, sessions: s.sessions, downSince: s.downSince})
 }
 
 // healthyFor reports whether topics can be subscribed now. With sharded
@@ -87,7 +87,7 @@ func (s *subscriber) healthy() bool {
 func (s *subscriber) healthyFor(topics []string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.topo != nil && s.topo.healthyFor(topics, sessionView{need: s.need, sessions: s.sessions})
+	return s.topo != nil && s.topo.healthyFor(topics, sessionView{need: s.need, sessions: s.sessions, downSince: s.downSince})
 }
 
 // poke sends on a kick channel of capacity 1 without blocking: a kick

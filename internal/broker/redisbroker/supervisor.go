@@ -88,7 +88,9 @@ func (sv *supervisor) sessionEnded(e sessionEnd) error {
 	s.mu.Lock()
 	if s.sessions[e.se.addr] == e.se {
 		delete(s.sessions, e.se.addr)
-		s.downSince[e.se.addr] = time.Now()
+		if !e.se.stopping {
+			s.downSince[e.se.addr] = time.Now() // a failure, not a stop
+		}
 	}
 	s.topo.ended(e.se.addr)
 	stopping := e.se.stopping
@@ -243,7 +245,8 @@ func (sv *supervisor) learnSlots(ctx context.Context, now time.Time, slots *slot
 func (sv *supervisor) start(ctx context.Context, addr string) {
 	s := sv.s
 	ctx, cancel := context.WithCancel(ctx)
-	se := &session{addr: addr, topo: s.topo, kick: make(chan struct{}, 1), cancel: cancel, since: time.Now()}
+	_, failed := s.downSince[addr]
+	se := &session{addr: addr, topo: s.topo, kick: make(chan struct{}, 1), cancel: cancel, since: time.Now(), reconnect: failed}
 	delete(s.downSince, addr)
 	s.sessions[addr] = se
 	sv.wg.Add(1)

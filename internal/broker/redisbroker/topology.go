@@ -1,6 +1,10 @@
 package redisbroker
 
-import "github.com/redis/rueidis"
+import (
+	"time"
+
+	"github.com/redis/rueidis"
+)
 
 // topology is how the deployment Redis turned out to be maps topics to
 // subscription sessions (connections to one node each):
@@ -64,14 +68,29 @@ func newTopology(client rueidis.Client, nodeOpt rueidis.ClientOption, sharded bo
 
 // sessionView is what a health check sees of the sessions.
 type sessionView struct {
-	need     map[string]bool     // addresses routing wants a session for
-	sessions map[string]*session // running sessions by address
+	need      map[string]bool      // addresses routing wants a session for
+	sessions  map[string]*session  // running sessions by address
+	downSince map[string]time.Time // addresses whose last session failed, while none runs
 }
 
 // up reports whether the session to addr is connected and not stopping.
 func (v sessionView) up(addr string) bool {
 	se := v.sessions[addr]
 	return se != nil && se.up && !se.stopping
+}
+
+// down reports whether the subscription to addr is known to be failing:
+// its session failed and the next one is not up yet. A first session
+// still connecting is not down: a stream for a topic there waits for its
+// subscription to be confirmed, as the first stream of the topic does,
+// rather than being refused while a new shard's connection is set up.
+func (v sessionView) down(addr string) bool {
+	se := v.sessions[addr]
+	if se == nil {
+		_, failed := v.downSince[addr]
+		return failed
+	}
+	return se.stopping || !se.up && se.reconnect
 }
 
 // allUp reports whether every session routing needs is up.

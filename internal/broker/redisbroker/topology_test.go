@@ -3,6 +3,7 @@ package redisbroker
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // twoShards is a slot table of two primaries, a and b.
@@ -102,9 +103,22 @@ func TestShardedTopologyFollowsSlots(t *testing.T) {
 			onB = topic
 		}
 	}
-	v := sessionView{need: map[string]bool{"a": true, "b": true}, sessions: map[string]*session{"a": {up: true}, "b": {up: false}}}
+	v := sessionView{need: map[string]bool{"a": true, "b": true}, sessions: map[string]*session{"a": {up: true}, "b": {up: false, reconnect: true}}}
 	if s.healthy(v) || !s.healthyFor([]string{onA}, v) || s.healthyFor([]string{onA, onB}, v) || !s.healthyFor(nil, v) {
 		t.Error("health of one shard down: want unhealthy overall, healthy for shard a's topics only, ready")
+	}
+	// Between a failed session and the next: down too.
+	v = sessionView{need: map[string]bool{"a": true, "b": true}, sessions: map[string]*session{"a": {up: true}}, downSince: map[string]time.Time{"b": time.Now()}}
+	if s.healthyFor([]string{onB}, v) {
+		t.Error("shard b's session failed and none runs: want unhealthy for its topics")
+	}
+	// A shard's first subscription being set up (session not started yet,
+	// or connecting) is not down: its streams wait for the subscription.
+	for _, sessions := range []map[string]*session{{"a": {up: true}}, {"a": {up: true}, "b": {up: false}}} {
+		v = sessionView{need: map[string]bool{"a": true, "b": true}, sessions: sessions}
+		if !s.healthyFor([]string{onA, onB}, v) {
+			t.Errorf("shard b's first session being set up (%d sessions): want healthy for its topics", len(sessions))
+		}
 	}
 	if !s.healthy(sessionView{}) {
 		t.Error("no topic wanted and slots known: want healthy")
