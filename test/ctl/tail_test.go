@@ -76,3 +76,36 @@ func TestTailFrom(t *testing.T) {
 		t.Fatalf("tail -from %s printed\n%q\nwant\n%q", ids[0], out, want)
 	}
 }
+
+// TestTailState: tail -state prints each key's latest event (published
+// before tail started, older updates of a key left out), in stream order,
+// then the gateway's state marker with the position the stream continues
+// from, then live events.
+func TestTailState(t *testing.T) {
+	srv := redistest.Start(t)
+	gw, pub := services(t, srv.URL()+"/0", anonymous)
+	publish := func(key, data string) string {
+		t.Helper()
+		return strings.TrimSpace(mustCtl(t, nil, "", "publish", "-url", pub.URL, "-topic", "board", "-key", key, "-data", data))
+	}
+	publish("a", "1")
+	b1 := publish("b", "1")
+	a2 := publish("a", "2")
+	tail := start(t, nil, "tail", "-url", gw.URL, "-state", "-n", "4", "board")
+	for _, want := range []string{b1 + "\tmessage\t1", a2 + "\tmessage\t2"} {
+		if got := tail.next(t); got != want {
+			t.Fatalf("state line %q, want %q", got, want)
+		}
+	}
+	marker := tail.next(t)
+	if !strings.HasPrefix(marker, a2+"\tstate\t") || !strings.Contains(marker, `"keys":2`) {
+		t.Fatalf("marker line %q, want id %s, event state, 2 keys", marker, a2)
+	}
+	live := publish("c", "3")
+	if got, want := tail.next(t), live+"\tmessage\t3"; got != want {
+		t.Fatalf("live line %q, want %q", got, want)
+	}
+	if err := tail.exit(t); err != nil {
+		t.Fatalf("tail -n 4: %v", err)
+	}
+}
