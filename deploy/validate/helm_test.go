@@ -140,3 +140,37 @@ func TestChartInvariants(t *testing.T) {
 		})
 	}
 }
+
+// writeFile writes a test's file.
+func writeFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+}
+
+// TestChartRefuses: values that would deploy something broken stop the
+// rendering with a message naming the value to fix.
+func TestChartRefuses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		overrides string
+		want      string
+	}{
+		{"no Redis URL", "secrets:\n  redisURL: \"\"\n", "secrets.redisURL is empty"},
+		{"Redis URL for one component only", "secrets:\n  redisURL: \"\"\ngateway:\n  redisURL: redis://r:6379/0\n", "secrets.redisURL is empty"},
+		{"ingress to an unknown service", "ingress:\n  enabled: true\n  hosts:\n    - host: x\n      paths:\n        - {path: /, pathType: Prefix, service: redis}\n", `service "redis" is neither gateway nor publisher`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := t.TempDir() + "/values.yaml"
+			writeFile(t, path, tt.overrides)
+			_, err := renderChart(t, "ssegate", readValues(t, path))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("render error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}

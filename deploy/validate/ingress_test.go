@@ -3,7 +3,6 @@ package validate
 import (
 	"slices"
 	"strconv"
-	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,7 +17,7 @@ const ingressNginx = "nginx.ingress.kubernetes.io/"
 // "nginx"): no response buffering, and a read timeout well above the
 // gateway's keepalive interval (twice it at least; a proxy that closes a
 // stream between two pings cuts every idle client).
-func checkIngresses(t *testing.T, m *manifests) {
+func checkIngresses(t reporter, m *manifests) {
 	t.Helper()
 	ping := m.gatewayPingInterval(t)
 	for _, ing := range m.ingresses {
@@ -61,7 +60,7 @@ func checkIngresses(t *testing.T, m *manifests) {
 }
 
 // checkIngressBackend: the backend is a port of a Service defined here.
-func checkIngressBackend(t *testing.T, m *manifests, where string, b networkingv1.IngressBackend) {
+func checkIngressBackend(t reporter, m *manifests, where string, b networkingv1.IngressBackend) {
 	t.Helper()
 	if b.Service == nil {
 		t.Errorf("%s: a backend is not a Service", where)
@@ -81,7 +80,7 @@ func checkIngressBackend(t *testing.T, m *manifests, where string, b networkingv
 
 // gatewayPingInterval is the largest SSEGATE_PING_INTERVAL any container
 // sees (the contract default 15 s where none is set).
-func (m *manifests) gatewayPingInterval(t *testing.T) time.Duration {
+func (m *manifests) gatewayPingInterval(t reporter) time.Duration {
 	t.Helper()
 	var ping time.Duration
 	for _, d := range m.deployments {

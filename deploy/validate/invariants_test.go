@@ -25,6 +25,13 @@ func checkManifests(t *testing.T, c contract, m *manifests) {
 	t.Run("prometheusrules", func(t *testing.T) { t.Parallel(); checkPrometheusRules(t, c, m) })
 }
 
+// reporter is the part of *testing.T the leaf checks use, so that a test
+// can run a check on broken input and see that it complains.
+type reporter interface {
+	Helper()
+	Errorf(format string, args ...any)
+}
+
 // containerSetting returns the value a container sees for an SSEGATE_
 // setting: its own env entry first (as Kubernetes gives env precedence over
 // envFrom), then the ConfigMaps it loads. ok is false when neither sets it.
@@ -48,7 +55,7 @@ func (m *manifests) containerSetting(ctr corev1.Container, name string) (string,
 }
 
 // containerDuration is containerSetting parsed as a duration, or def.
-func (m *manifests) containerDuration(t *testing.T, ctr corev1.Container, name string, def time.Duration) time.Duration {
+func (m *manifests) containerDuration(t reporter, ctr corev1.Container, name string, def time.Duration) time.Duration {
 	t.Helper()
 	v, ok := m.containerSetting(ctr, name)
 	if !ok {
@@ -108,7 +115,7 @@ func checkDeployment(t *testing.T, c contract, m *manifests, d *appsv1.Deploymen
 // SIGTERM after its preStop sleep and exits at the latest
 // SSEGATE_SHUTDOWN_GRACE later, so the period must exceed both together; the
 // drain window must end before the grace does.
-func checkDrainTiming(t *testing.T, m *manifests, spec corev1.PodSpec, ctr corev1.Container) {
+func checkDrainTiming(t reporter, m *manifests, spec corev1.PodSpec, ctr corev1.Container) {
 	t.Helper()
 	where := "container " + ctr.Name
 	grace := m.containerDuration(t, ctr, "SSEGATE_SHUTDOWN_GRACE", 25*time.Second)
