@@ -87,62 +87,65 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	}
 }
 
+// decodeRejectCases are documents each broken in one way that a lenient
+// decoder would accept silently.
+var decodeRejectCases = []struct {
+	name string
+	doc  string
+	want string
+}{
+	{
+		name: "unknown field",
+		doc:  "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  replica: 3\n",
+		want: "unknown field",
+	},
+	{
+		name: "field in wrong case",
+		doc:  "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  Replicas: 3\n",
+		want: "unknown field",
+	},
+	{
+		name: "duplicate key",
+		doc:  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  A: b\n  A: c\n",
+		want: "already set",
+	},
+	{
+		name: "unknown kind",
+		doc:  "apiVersion: batch/v1\nkind: Job\nmetadata: {name: x}\n",
+		want: "unknown kind",
+	},
+	{
+		name: "old apiVersion",
+		doc:  "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\n",
+		want: "unknown kind",
+	},
+	{
+		name: "unknown ServiceMonitor field",
+		doc:  "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: x}\nspec:\n  endpoints:\n  - port: http\n    intervall: 5s\n",
+		want: "unknown field",
+	},
+	{
+		name: "unknown PrometheusRule field",
+		doc:  "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: x}\nspec:\n  groups:\n  - name: g\n    rules:\n    - alert: A\n      expr: up == 0\n      fore: 1m\n",
+		want: "unknown field",
+	},
+	{
+		name: "unknown Ingress field",
+		doc:  "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: x}\nspec:\n  ingressClass: nginx\n",
+		want: "unknown field",
+	},
+	{
+		name: "wrong value type",
+		doc:  "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports:\n  - port: eighty\n",
+		want: "decode",
+	},
+}
+
 // TestDecodeRejects proves that the decoder is strict: each document is
 // broken in one way that a lenient decoder would accept silently.
 func TestDecodeRejects(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		doc  string
-		want string
-	}{
-		{
-			name: "unknown field",
-			doc:  "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  replica: 3\n",
-			want: "unknown field",
-		},
-		{
-			name: "field in wrong case",
-			doc:  "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  Replicas: 3\n",
-			want: "unknown field",
-		},
-		{
-			name: "duplicate key",
-			doc:  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  A: b\n  A: c\n",
-			want: "already set",
-		},
-		{
-			name: "unknown kind",
-			doc:  "apiVersion: batch/v1\nkind: Job\nmetadata: {name: x}\n",
-			want: "unknown kind",
-		},
-		{
-			name: "old apiVersion",
-			doc:  "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\n",
-			want: "unknown kind",
-		},
-		{
-			name: "unknown ServiceMonitor field",
-			doc:  "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: x}\nspec:\n  endpoints:\n  - port: http\n    intervall: 5s\n",
-			want: "unknown field",
-		},
-		{
-			name: "unknown PrometheusRule field",
-			doc:  "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: x}\nspec:\n  groups:\n  - name: g\n    rules:\n    - alert: A\n      expr: up == 0\n      fore: 1m\n",
-			want: "unknown field",
-		},
-		{
-			name: "unknown Ingress field",
-			doc:  "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: x}\nspec:\n  ingressClass: nginx\n",
-			want: "unknown field",
-		},
-		{
-			name: "wrong value type",
-			doc:  "apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec:\n  ports:\n  - port: eighty\n",
-			want: "decode",
-		},
-	}
-	for _, tt := range tests {
+	for _, tt := range decodeRejectCases {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := decodeManifest([]byte(tt.doc))
