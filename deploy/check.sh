@@ -7,6 +7,7 @@
 #   deploy/prometheus/*          promtool check config / check rules / test rules
 #   deploy/nginx/*               nginx -t on a rendered copy (deploy/check-nginx.sh)
 #   deploy/kubernetes, grafana,  cd deploy/validate && go test ./...
+#   deploy/helm/ssegate (rendered with the Helm Go SDK: no helm binary),
 #   Dockerfile, contract names
 #
 # Tools: docker-compose (or the docker compose plugin), promtool, nginx, go.
