@@ -15,7 +15,7 @@ export REQUIRE_PYTHON=1
 FUZZTIME  ?= 10s
 
 SHELL     := /bin/bash
-.PHONY: run build test test-go fuzz lint fmt vet staticcheck cross golangci deploy-check bench deps
+.PHONY: run build test test-go fuzz lint fmt vet staticcheck cross golangci deploy-check bench bench-state deps
 
 ## run: the gateway with the embedded broker on :8080 (demo page at http://localhost:8080/)
 run:
@@ -68,3 +68,7 @@ deploy-check:
 ## bench: Go benchmarks and small ssebench runs (see docs/benchmarks.md)
 bench:
 	./scripts/bench.sh
+
+## bench-state: initial state at 1,000 clients × 5,000 keys, and the publish path with/without a key (docs/benchmarks.md)
+bench-state:
+	./scripts/bench-state.sh
