@@ -75,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (cfg statebench.Config, asJSON 
 	fs.IntVar(&cfg.Phases, "phases", cfg.Phases, "publish-cost phases, alternating without/with key (even; 0 skips)")
 	fs.DurationVar(&cfg.PhaseLength, "phase", cfg.PhaseLength, "length of one publish-cost phase")
 	fs.IntVar(&cfg.PayloadBytes, "payload-bytes", cfg.PayloadBytes, "pad each event's data to about this many bytes")
+	fs.DurationVar(&cfg.Baseline, "baseline", cfg.Baseline, "idle window before the clients whose Redis commands are counted too (0: none)")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return cfg, false, err

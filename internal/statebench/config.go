@@ -32,6 +32,10 @@ type Config struct {
 	PhaseLength     time.Duration
 	// PayloadBytes pads each event's data to about this size.
 	PayloadBytes int
+	// Baseline is an idle window before the release over which Redis's
+	// commands are counted too: what the gateway sends anyway (its
+	// connections' health PINGs), to tell from what the clients cost.
+	Baseline time.Duration
 }
 
 // DefaultConfig is the size: 1,000 clients, 5,000 keys.
@@ -49,6 +53,7 @@ func DefaultConfig() Config {
 		Phases:       6,
 		PhaseLength:  5 * time.Second,
 		PayloadBytes: 150,
+		Baseline:     2 * time.Second,
 	}
 }
 
@@ -73,6 +78,8 @@ func (c Config) Validate() error {
 		return bad("phase length %v: want (0, 5m]", c.PhaseLength)
 	case c.StateTimeout <= 0 || c.StateTimeout > 30*time.Minute:
 		return bad("state timeout %v: want (0, 30m]", c.StateTimeout)
+	case c.Baseline < 0 || c.Baseline > time.Minute:
+		return bad("baseline %v: want [0, 1m]", c.Baseline)
 	case c.PayloadBytes < 0 || c.PayloadBytes > 60_000:
 		return bad("payload %d bytes: want 0…60000", c.PayloadBytes)
 	case c.Topic == "" || c.PublishTopic == "" || c.Topic == c.PublishTopic:

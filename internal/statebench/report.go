@@ -33,6 +33,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "received       %d events, %.1f MiB before the markers\n", s.Events, float64(s.Bytes)/(1<<20))
 	if r.Commands != nil {
 		fmt.Fprintf(&b, "redis          %d commands during the connect phase: %s\n", total(r.Commands), breakdown(r.Commands))
+		if r.Idle != nil {
+			fmt.Fprintf(&b, "redis idle     %d commands in the %v before (no client): %s\n", total(r.Idle), c.Baseline, breakdown(r.Idle))
+		}
 	}
 	for _, m := range r.Publish {
 		if c.Phases == 0 {

@@ -20,6 +20,8 @@ type Report struct {
 	// Commands is what Redis ran during the connect phase, by command
 	// (nil without a Redis address).
 	Commands map[string]int64 `json:"redis_commands,omitempty"`
+	// Idle is what Redis ran during the idle Baseline window before.
+	Idle map[string]int64 `json:"redis_commands_idle,omitempty"`
 	// Publish is the publish-cost phase: [0] without key, [1] with.
 	Publish [2]PublishMode `json:"publish"`
 }
@@ -70,7 +72,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	var before map[string]int64
 	if cfg.RedisAddr != "" {
 		var err error
-		if before, err = commandStats(ctx, cfg.RedisAddr); err != nil {
+		if rep.Idle, before, err = idleCommands(ctx, cfg.RedisAddr, cfg.Baseline); err != nil {
 			return nil, err
 		}
 	}
@@ -96,6 +98,25 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return rep, fmt.Errorf("%w: %d of %d failed, e.g. %s", ErrIncomplete, rep.State.Failed, rep.State.Clients, rep.State.FirstError)
 	}
 	return rep, nil
+}
+
+// idleCommands counts Redis's commands over an idle window of length d
+// (none when d is 0) and returns them with the stats at its end.
+func idleCommands(ctx context.Context, addr string, d time.Duration) (idle, end map[string]int64, err error) {
+	start, err := commandStats(ctx, addr)
+	if err != nil || d == 0 {
+		return nil, start, err
+	}
+	select {
+	case <-time.After(d):
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	end, err = commandStats(ctx, addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	return commandDelta(start, end), end, nil
 }
 
 // summarize turns the clients' results into a StateResult.

@@ -32,7 +32,7 @@ func TestRunSmall(t *testing.T) {
 
 	cfg := DefaultConfig()
 	cfg.GatewayURL, cfg.PublishURL, cfg.RedisAddr = g.URL, pub.URL+"/v1/events", redis.Addr()
-	cfg.Keys, cfg.Clients, cfg.Workers, cfg.Phases, cfg.PhaseLength = 40, 25, 2, 2, 300*time.Millisecond
+	cfg.Keys, cfg.Clients, cfg.Workers, cfg.Phases, cfg.PhaseLength, cfg.Baseline = 40, 25, 2, 2, 300*time.Millisecond, 200*time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rep, err := Run(ctx, cfg)
