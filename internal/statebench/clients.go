@@ -108,7 +108,7 @@ func scanToMarker(br *bufio.Reader, r *clientResult) (marker, error) {
 			if string(name) == "state" {
 				var m marker
 				if err := json.Unmarshal(data, &m); err != nil {
-					return m, fmt.Errorf("%w: marker %q: %v", errBadState, data, err)
+					return m, fmt.Errorf("%w: marker %q: %w", errBadState, data, err)
 				}
 				return m, nil
 			}
