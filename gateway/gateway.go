@@ -108,8 +108,8 @@ type Config struct {
 	// The pooled writer is Linux-only: elsewhere every stream keeps its
 	// goroutine whatever Writers says (see pool_other.go).
 	Writers int
-	// StateCacheTTL is how long an answer of GET /api/state is reused for
-	// its topic (state.go); default 1 s.
+	// StateCacheTTL is how long a read of a topic's state is reused, by
+	// GET /api/state and by streams' state (state.go); default 1 s.
 	StateCacheTTL time.Duration
 	// StateTopics are the topics whose streams get their state first
 	// without asking (?state=1; ?state=0 declines): exact names, "*" or

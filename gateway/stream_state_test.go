@@ -238,3 +238,17 @@ func TestStreamStateDefaultTopics(t *testing.T) {
 		}
 	}
 }
+
+// TestParseStateTopics: SSEGATE_STATE_TOPICS takes names, "*" and prefixes
+// ending in "*"; anything else fails the start with the pattern named.
+func TestParseStateTopics(t *testing.T) {
+	t.Parallel()
+	if got, err := gateway.ParseStateTopics([]string{"spools:*", "board", "*"}, 0); err != nil || len(got) != 3 {
+		t.Fatalf("valid patterns: %v %v", got, err)
+	}
+	for _, bad := range []string{"a*b", "sp ools", "**", "__keyspace*"} {
+		if _, err := gateway.ParseStateTopics([]string{bad}, 0); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("%q: %v, want an error naming it", bad, err)
+		}
+	}
+}
