@@ -15,7 +15,7 @@ export REQUIRE_PYTHON=1
 FUZZTIME  ?= 10s
 
 SHELL     := /bin/bash
-.PHONY: run build test test-go fuzz lint fmt vet staticcheck cross golangci deploy-check bench bench-storm deps
+.PHONY: run build test test-go fuzz lint fmt vet staticcheck cross golangci deploy-check bench bench-storm bench-state deps
 
 ## run: the gateway with the embedded broker on :8080 (demo page at http://localhost:8080/)
 run:
@@ -75,3 +75,7 @@ STORM_TOPICS ?= 10
 STORM_RATE   ?= 100
 bench-storm:
 	./scripts/bench-storm.sh $(STORM_CONNS) $(STORM_TOPICS) $(STORM_RATE)
+
+## bench-state: initial state at 1,000 clients × 5,000 keys, and the publish path with/without a key (docs/benchmarks.md)
+bench-state:
+	./scripts/bench-state.sh

@@ -14,6 +14,19 @@ export interface ResetInfo {
   [key: string]: unknown;
 }
 
+/** What `event: state` carries: the state before it is complete (README "Initial state"). */
+export interface StateInfo {
+  /** The stream's position after the state (composite `a_b` on a multi-topic stream). */
+  position: string;
+  /** Keys sent, all topics together. */
+  keys: number;
+  /** Per topic: its position and keys. */
+  topics?: { topic: string; position: string; keys: number }[];
+  /** The id of the marker: the position the stream goes on from. */
+  id: string;
+  [key: string]: unknown;
+}
+
 /** The part of an EventSource the library uses (WHATWG HTML §9.2). */
 export interface EventSourceLike {
   readonly readyState: number;
@@ -41,6 +54,10 @@ export interface ConnectOptions {
   onEvent?(name: string, data: unknown, id: string): void;
   /** `event: reset`: events since the last id are gone; reload the state. */
   onReset?(info: ResetInfo): void;
+  /** true: ask for every key's latest event first (`state=1`); false: decline a default state (`state=0`). */
+  state?: boolean;
+  /** `event: state`: the state sent before it is complete (also after a reset of a keyed topic). */
+  onState?(info: StateInfo): void;
   /** Every change of the connection state. */
   onStatus?(status: Status): void;
   /** `event: token-expired`: refresh the auth cookie; a rejected Promise ends in 'closed'. */

@@ -5,11 +5,21 @@
 //   ?gateway=<base url>  another gateway, e.g. https://sse.example.com (default: this origin)
 //   ?event=<name>        repeatable; extra `event:` names to show besides unnamed events
 //   ?credentials=0       do not send cookies cross-origin (withCredentials=false)
+//   ?state=0             do not ask for the initial state (the board fills from live events)
+//
+// The page opens the stream with `state=1`: the gateway sends every spool's latest
+// event, then an `event: state` marker, then live events from exactly there. On the
+// marker the board is complete; on `event: reset` it is cleared and rebuilt from the
+// state that follows the reset (README.md "Initial state").
 //
 // Test hooks for browser end-to-end tests:
 //   window.__ssegate = {events: [{id, type, data}, ...], status, resets, opens,
-//                       received, lastEventId, tokenExpired}
+//                       received, lastEventId, tokenExpired,
+//                       complete, stateKeys, states, position}
 //   document.body.dataset.status = 'connecting' | 'open' | 'reconnecting' | 'closed'
+//   document.body.dataset.board  = 'loading' | 'complete' (| 'live' with ?state=0)
+// `complete` is true from a marker until the next reset; `stateKeys` is the last
+// marker's key count, `states` counts markers, `position` is the last marker's id.
 // `events` holds data events in arrival order (type is the SSE event name, 'message'
 // when the frame had no `event:` line; data is the parsed JSON). Control events
 // (reset, token-expired, shutdown) are counted, not listed.
@@ -28,10 +38,12 @@
   if (!topics.length) topics = ['spools:updates'];
   var gateway = (params.get('gateway') || '').replace(/\/+$/, '');
   var withCredentials = params.get('credentials') !== '0';
+  var wantState = params.get('state') !== '0';
 
   var state = {
     events: [], status: 'connecting', resets: 0, opens: 0,
-    received: 0, lastEventId: '', tokenExpired: 0
+    received: 0, lastEventId: '', tokenExpired: 0,
+    complete: false, stateKeys: 0, states: 0, position: ''
   };
   window.__ssegate = state;
 
@@ -40,7 +52,7 @@
     board: $('board'), empty: $('board-empty'), log: $('log'), status: $('status'),
     lastId: $('last-id'), reconnect: $('reconnect'), topics: $('topics'),
     events: $('count-events'), spools: $('count-spools'),
-    resets: $('count-resets'), opens: $('count-opens')
+    resets: $('count-resets'), opens: $('count-opens'), boardState: $('board-state')
   };
   var rows = new Map(); // tag_spool → {tr, cells}
   var byTag = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
@@ -83,6 +95,13 @@
     el.opens.textContent = state.opens;
     el.lastId.textContent = state.lastEventId || '–';
     el.empty.hidden = rows.size > 0;
+    var board = !wantState ? 'live' : state.complete ? 'complete' : 'loading';
+    document.body.dataset.board = board;
+    el.boardState.dataset.board = board;
+    el.boardState.textContent = board === 'complete'
+      ? 'complete · ' + state.stateKeys + (state.stateKeys === 1 ? ' spool' : ' spools') + ' in the state · live'
+      : board === 'live' ? 'live (no initial state)'
+        : state.resets ? 'rebuilding from the state…' : 'loading the state…';
   }
 
   function isSpool(d) {
@@ -145,14 +164,27 @@
     counters();
   }
 
+  // onReset clears the board: the state of the reset topics follows, then a marker.
   function onReset(info) {
     state.resets++;
+    state.complete = false;
     if (info.id) state.lastEventId = info.id;
     rows.clear();
     el.board.textContent = '';
     var where = Array.isArray(info.topics) && info.topics.length ? ' on ' + info.topics.join(', ') : '';
     log('reset', 'reset', 'position lost (' + (info.reason || 'unknown') + ')' + where +
-      ': board cleared — a real app would refetch the current state now', info.id);
+      ': board cleared, rebuilding from the state that follows', info.id);
+    counters();
+  }
+
+  // onState is the marker after the state: every spool the gateway knows is on the board.
+  function onState(info) {
+    state.states++;
+    state.complete = true;
+    state.stateKeys = typeof info.keys === 'number' ? info.keys : 0;
+    state.position = info.id || String(info.position || '');
+    if (info.id) state.lastEventId = info.id;
+    log('state', 'state', 'board complete: ' + state.stateKeys + ' spools in the state; live from here', info.id);
     counters();
   }
 
@@ -194,7 +226,9 @@
     withCredentials: withCredentials,
     events: params.getAll('event').filter(Boolean),
     onEvent: onEvent,
+    state: wantState,
     onReset: onReset,
+    onState: onState,
     onStatus: onStatus,
     onTokenExpired: onTokenExpired
   });

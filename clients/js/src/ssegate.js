@@ -8,7 +8,9 @@
  *   const sub = connect({
  *     url: '/api/sse/stream', topics: ['spools:updates'], withCredentials: true,
  *     onEvent(name, data, id) { ... },   // data is parsed JSON (raw string if not JSON)
- *     onReset(info) { ... },             // {reason, topics, id}: position lost → refetch state
+ *     onReset(info) { ... },             // {reason, topics, id}: position lost; the state follows
+ *     state: true,                       // ?state=1: every key's latest event, then the marker
+ *     onState(info) { ... },             // {position, keys, topics, id}: the state is complete
  *     onStatus(state) { ... },           // 'connecting' | 'open' | 'reconnecting' | 'closed'
  *     onTokenExpired() { return refreshCookie(); }, // may return a Promise
  *   });
@@ -36,16 +38,18 @@
  */
 
 var CONNECTING = 0, CLOSED = 2; // EventSource.readyState values
-var CONTROL = ['reset', 'token-expired', 'shutdown'];
+var CONTROL = ['reset', 'token-expired', 'shutdown', 'state'];
 var MAX_DELAY = 30000;
 
 function parse(text) {
   try { return JSON.parse(text); } catch (e) { return text; }
 }
 
-function buildURL(base, topics, lastId, idParam) {
+function buildURL(base, topics, state, lastId, idParam) {
   var q = [];
   (topics || []).forEach(function (t) { q.push('topic=' + encodeURIComponent(t)); });
+  if (state === true) q.push('state=1');
+  else if (state === false) q.push('state=0');
   if (lastId) q.push(encodeURIComponent(idParam) + '=' + encodeURIComponent(lastId));
   if (!q.length) return base;
   return base + (base.indexOf('?') < 0 ? '?' : '&') + q.join('&');
@@ -62,7 +66,12 @@ function jittered(ms, jitter) {
  *   topics           array of topics, sent as repeated `topic=` parameters
  *   withCredentials  send cookies cross-origin (the gateway must allow the origin)
  *   events           extra `event:` names to deliver to onEvent besides 'message'
+ *   state            true: ask for the initial state (`state=1`): every key's latest
+ *                    event arrives through onEvent, then onState; false: decline a
+ *                    state the gateway would send by default (`state=0`); unset: neither
  *   onEvent(name, data, id), onReset(info), onStatus(state), onTokenExpired()
+ *   onState(info)    `event: state`, the marker after the state: {position, keys,
+ *                    topics, id}; also after a reset of a topic with keyed state
  *   lastEventId      position to resume from on the first connection
  *   lastEventIdParam query parameter for manual resumes (default 'lastEventId')
  *   EventSource      constructor to use (Node's `eventsource` package, a polyfill, a fake)
@@ -80,7 +89,7 @@ function connect(opts) {
   var names = ['message'].concat(opts.events || []);
   var noop = function () {};
   var onEvent = opts.onEvent || noop, onReset = opts.onReset || noop;
-  var onStatus = opts.onStatus || noop;
+  var onStatus = opts.onStatus || noop, onState = opts.onState || noop;
   var jitter = opts.retryJitter >= 0 && opts.retryJitter <= 1 ? opts.retryJitter : 0.5;
 
   var es = null;          // current EventSource
@@ -104,7 +113,7 @@ function connect(opts) {
   function open() {
     if (stopped) return;
     setStatus(handle.status === '' ? 'connecting' : 'reconnecting');
-    var src = new ES(buildURL(base, opts.topics, handle.lastEventId, idParam),
+    var src = new ES(buildURL(base, opts.topics, opts.state, handle.lastEventId, idParam),
       { withCredentials: !!opts.withCredentials });
     es = src;
     // Each listener ignores a source that has been replaced or closed.
@@ -136,6 +145,15 @@ function connect(opts) {
       if (!info || typeof info !== 'object') info = { reason: String(info) };
       info.id = ev.lastEventId;
       onReset(info);
+    }));
+    // The marker after a state: the events before it were every key's latest;
+    // its id is the position the stream goes on from.
+    src.addEventListener('state', live(function (ev) {
+      track(ev);
+      var info = parse(ev.data);
+      if (!info || typeof info !== 'object') info = { keys: 0 };
+      info.id = ev.lastEventId;
+      onState(info);
     }));
     // The gateway drains: the stream ends and EventSource reconnects after `retry`.
     src.addEventListener('shutdown', live(function () { setStatus('reconnecting'); }));
@@ -189,7 +207,7 @@ function connect(opts) {
 }
 
 /** The client library: SSEGate.connect(options) → {close(), reconnect(), lastEventId, status}. */
-var SSEGate = { connect: connect, version: '1.1.0' };
+var SSEGate = { connect: connect, version: '1.2.0' };
 
 // ---- ES module exports: the classic-script build (embed.go) stops at this line ----
 export { SSEGate, connect };

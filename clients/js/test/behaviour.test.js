@@ -172,3 +172,21 @@ test('reconnect after closed resumes from last id', () => {
   made[1].open();
   assert.deepEqual(log.statuses, ['connecting', 'open', 'closed', 'reconnecting', 'open']);
 });
+
+test('state option adds state=1 (or state=0) to the url', () => {
+  assert.equal(rec({ state: true }).made[0].url, '/api/sse/stream?topic=spools%3Aupdates&state=1');
+  assert.equal(rec({ state: false }).made[0].url, '/api/sse/stream?topic=spools%3Aupdates&state=0');
+  assert.equal(rec({ state: true, lastEventId: '5-0' }).made[0].url,
+    '/api/sse/stream?topic=spools%3Aupdates&state=1&lastEventId=5-0');
+});
+
+test('the state marker goes to onState only and moves lastEventId', () => {
+  const states = [];
+  const { sub, made, log } = rec({ state: true, events: ['state'], onState: (info) => states.push(info) });
+  made[0].open();
+  made[0].emit('message', '{"tag_spool":"SP-1"}', '3-0');
+  made[0].emit('state', '{"position":"5-0","keys":1,"topics":[{"topic":"spools:updates","position":"5-0","keys":1}]}', '5-0');
+  assert.deepEqual(states, [{ position: '5-0', keys: 1, topics: [{ topic: 'spools:updates', position: '5-0', keys: 1 }], id: '5-0' }]);
+  assert.deepEqual(log.events, [{ name: 'message', data: { tag_spool: 'SP-1' }, id: '3-0' }]);
+  assert.equal(sub.lastEventId, '5-0');
+});

@@ -15,12 +15,13 @@ const opts = { skip, timeout: 15000 };
 let n = 0;
 const topic = (name) => `js:${name}:${process.pid}:${n++}`;
 
-// publish posts a generic event and returns the id the publisher gave it.
-async function publish(tp, data) {
+// publish posts a generic event (keyed when key is given) and returns the
+// id the publisher gave it.
+async function publish(tp, data, key) {
   const resp = await fetch(publisher + '/v1/events', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ topic: tp, data }),
+    body: JSON.stringify(key === undefined ? { topic: tp, data } : { topic: tp, data, key }),
   });
   const body = await resp.json();
   assert.equal(resp.status, 202, JSON.stringify(body));
@@ -44,6 +45,7 @@ function open(extra, hook) {
     onEvent: (name, data, id) => push('event', { name, data, id }),
     onReset: (info) => push('reset', info),
     onStatus: (s) => push(s, s),
+    onState: (info) => push('state', info),
   }, extra));
   const next = (kind) => (queues[kind] && queues[kind].length)
     ? Promise.resolve(queues[kind].shift())
@@ -101,4 +103,21 @@ test('a refused stream is reopened with backoff', opts, async (t) => {
   t.after(() => sub.close());
   for (let i = 0; i < 3; i++) await next('made');
   assert.equal(sub.status, 'reconnecting');
+});
+
+test('state: true gives every key\'s latest event, then onState, then live events', opts, async (t) => {
+  const tp = topic('state');
+  await publish(tp, { v: 'a1' }, 'a');
+  const b = await publish(tp, { v: 'b1' }, 'b');
+  const a = await publish(tp, { v: 'a2' }, 'a');
+  const { sub, next } = open({ topics: [tp], state: true });
+  t.after(() => sub.close());
+  assert.deepEqual(await next('event'), { name: 'message', data: { v: 'b1' }, id: b });
+  assert.deepEqual(await next('event'), { name: 'message', data: { v: 'a2' }, id: a });
+  const info = await next('state');
+  assert.equal(info.keys, 2);
+  assert.equal(info.position, a);
+  assert.equal(info.id, a);
+  const live = await publish(tp, { v: 'b2' }, 'b');
+  assert.deepEqual(await next('event'), { name: 'message', data: { v: 'b2' }, id: live });
 });

@@ -11,6 +11,8 @@ const opts: ConnectOptions = {
   onEvent(name: string, data: unknown, id: string) { void name; void data; void id; },
   onReset(info) { const r: string = info.reason; const id: string = info.id; void r; void id; },
   onStatus(s: Status) { void s; },
+  state: true,
+  onState(info) { const k: number = info.keys; const p: string = info.position; void k; void p; },
   onTokenExpired: () => fetch('/auth/refresh', { method: 'POST' }),
   lastEventId: '1-0',
   lastEventIdParam: 'last_event_id',
@@ -28,6 +30,8 @@ sub.reconnect();
 sub.close();
 void same; void status; void last; void version;
 
+// @ts-expect-error state is a boolean
+connect({ state: 1 });
 // @ts-expect-error topics is a list
 connect({ topics: 'spools:updates' });
 // @ts-expect-error no such status
