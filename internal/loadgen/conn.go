@@ -107,6 +107,7 @@ type conn struct {
 	// Reconnect storm (ModeStorm) bookkeeping, unix ns, 0 for "not yet".
 	dropAt      int64 // the stream to the killed gateway ended
 	reconnectAt int64 // the successful reconnection attempt started
+	dueAt       int64 // when that attempt was due (its reconnection delay ended)
 	resumedAt   int64 // the first event or position frame on the new stream
 	attempts    uint8 // reconnection attempts so far
 	awaiting    bool  // reconnected, not yet resumed

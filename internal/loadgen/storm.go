@@ -152,7 +152,13 @@ func (s *stormRun) dropped(r *run, i int, reason uint8, now time.Time) {
 	r.held.Add(-1)
 	s.drops.Add(1)
 	s.dropReasons.add(dropNames[reason])
-	s.queue.push(i, now.Add(s.delay(c)))
+	s.schedule(c, i, now.Add(s.delay(c)))
+}
+
+// schedule queues connection i's next attempt at at, noting when it is due.
+func (s *stormRun) schedule(c *conn, i int, at time.Time) {
+	c.dueAt = at.UnixNano()
+	s.queue.push(i, at)
 }
 
 // attemptFailed schedules another attempt for connection i, or gives up
@@ -167,7 +173,7 @@ func (s *stormRun) attemptFailed(r *run, i int, err error) {
 		s.attemptErrs.add("other")
 	}
 	if c.attempts < maxReconnectAttempts {
-		s.queue.push(i, time.Now().Add(max(s.delay(c), minRetryDelay)))
+		s.schedule(c, i, time.Now().Add(max(s.delay(c), minRetryDelay)))
 		return
 	}
 	c.state = connClosed

@@ -34,6 +34,10 @@ type StormReport struct {
 	// the successful attempt's start → resumed (the storm gateway's part).
 	DropSeen   Durations `json:"drop_seen"`
 	ResumeTime Durations `json:"resume_time"`
+	// DispatchLag is, per resumed client, how late the load tool started
+	// its successful attempt after its reconnection delay ended: time the
+	// client side (sharing the machine) added, not the gateway.
+	DispatchLag Durations `json:"dispatch_lag"`
 	// Attempts counts reconnection attempts; AttemptErrors the failed ones.
 	Attempts      uint64           `json:"attempts"`
 	AttemptErrors map[string]int64 `json:"attempt_errors,omitempty"`
@@ -77,7 +81,7 @@ func (r *run) stormReport() *StormReport {
 	}
 	kill := s.killAt.UnixNano()
 	var resumed []int64
-	dropSeen, resumeTime := NewHistogram(), NewHistogram()
+	dropSeen, resumeTime, lag := NewHistogram(), NewHistogram(), NewHistogram()
 	for i := range r.conns {
 		c := &r.conns[i]
 		rep.Attempts += uint64(c.attempts)
@@ -87,13 +91,14 @@ func (r *run) stormReport() *StormReport {
 		if c.resumedAt != 0 {
 			resumed = append(resumed, c.resumedAt-kill)
 			resumeTime.Record(c.resumedAt - c.reconnectAt)
+			lag.Record(max(c.reconnectAt-c.dueAt, 0))
 		}
 		r.addStormLoss(rep, c)
 	}
 	rep.Resumed = int64(len(resumed))
 	rep.Resumed99Seconds = shareReached(resumed, s.heldAtKill, 0.99)
 	rep.Resumed100Seconds = shareReached(resumed, s.heldAtKill, 1)
-	rep.DropSeen, rep.ResumeTime = summarize(dropSeen), summarize(resumeTime)
+	rep.DropSeen, rep.ResumeTime, rep.DispatchLag = summarize(dropSeen), summarize(resumeTime), summarize(lag)
 	live := NewHistogram()
 	for _, c := range r.allCounters() {
 		live.Merge(c.stormLatency)
@@ -158,6 +163,7 @@ func (s *StormReport) writeText(row func(k, format string, a ...any), dur func(D
 		s.Failed, secs(s.Resumed99Seconds), secs(s.Resumed100Seconds), s.StormSeconds)
 	row("  drop seen", "%s", dur(s.DropSeen))
 	row("  reconnect → resumed", "%s", dur(s.ResumeTime))
+	row("  due → attempt (load tool)", "%s", dur(s.DispatchLag))
 	row("  attempts", "%d%s", s.Attempts, map[bool]string{true: " (failed: " + fmtReasons(s.AttemptErrors) + ")"}[len(s.AttemptErrors) > 0])
 	row("  lost / duplicates", "%d (%d clients) / %d; id violations %d", s.Lost, s.ClientsWithLoss, s.Duplicates, s.IDViolations)
 	row("  live latency on B", "%s", dur(s.LiveLatency))
