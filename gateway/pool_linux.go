@@ -9,6 +9,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -247,7 +248,7 @@ func (w *wire) tryWrite(b []byte) (int, error) {
 	var werr error
 	err := w.raw.Write(func(fd uintptr) bool {
 		for n < len(b) {
-			m, e := unix.Write(int(fd), b[n:])
+			m, e := rawWrite(fd, b[n:])
 			if m > 0 {
 				n += m
 			}
@@ -268,6 +269,25 @@ func (w *wire) tryWrite(b []byte) (int, error) {
 		return n, err
 	}
 	return n, werr
+}
+
+// rawWrite is write(2) on a non-blocking socket without telling the
+// runtime that a system call is in progress (syscall.RawSyscall, no
+// entersyscall/exitsyscall). The write never waits, so there is nothing for
+// the runtime to schedule around, while a tracked system call lets sysmon
+// take the worker's P away whenever one write outlasts its 20 µs tick: at
+// 10,000 writes per event that retake churn (and sysmon's own 20 µs polling,
+// which it keeps up while it retakes) was ~10 % of the gateway's CPU
+// (docs/benchmarks.md, "Latency tail").
+func rawWrite(fd uintptr, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
 }
 
 // runQueue is the workers' FIFO of connections with work.

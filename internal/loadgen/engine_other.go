@@ -31,6 +31,8 @@ func (*reader) loop(*atomic.Bool) error { return errNotLinux }
 
 func (*reader) close() {}
 
+func (*reader) wake() {}
+
 func (*run) connect(context.Context, *worker, int) error { return errNotLinux }
 
 func (*run) reconnect(context.Context, *worker, int) {}

@@ -3,7 +3,9 @@ package loadgen
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -14,16 +16,25 @@ import (
 // buffer.
 const readBufBytes = 64 << 10
 
-// pollTimeoutMs bounds how long a reader waits in epoll_wait before it checks
-// whether it should stop.
-const pollTimeoutMs = 50
-
 // reader owns one epoll instance and the connections registered with it. It
-// never blocks on anything but epoll_wait and never hands data to another
-// goroutine, so a slow consumer cannot stall it.
+// never blocks on anything but its epoll instance and never hands data to
+// another goroutine, so a slow consumer cannot stall it.
+//
+// The reader never blocks inside epoll_wait: its epoll descriptor is itself
+// registered with the Go runtime's poller (an epoll instance is readable
+// while it has ready events), epoll_wait is called with a zero timeout, and
+// when nothing is ready the goroutine parks in the runtime until something
+// is. A goroutine blocked in a system call instead holds its P until the
+// runtime's monitor takes it away and starts another thread; with one such
+// block per burst of events that churn (sysmon, findRunnable, futex) cost
+// ssebench about 45 % of its CPU at 10k connections × 1 event/s, CPU taken
+// from the gateway it measures on the same cores (docs/benchmarks.md,
+// "Latency tail").
 type reader struct {
 	r     *run
 	epfd  int
+	ep    *os.File        // epfd, owned: closing it closes epfd
+	raw   syscall.RawConn // waits for epfd through the runtime poller
 	buf   []byte
 	sink  sink
 	stats *counters
@@ -34,12 +45,26 @@ func newReader(r *run) (*reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("epoll_create1: %w", err)
 	}
+	// Non-blocking, so that os.NewFile hands it to the runtime poller.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		_ = unix.Close(epfd)
+		return nil, fmt.Errorf("epoll non-blocking: %w", err)
+	}
+	ep := os.NewFile(uintptr(epfd), "epoll")
+	raw, err := ep.SyscallConn()
+	if err != nil {
+		_ = ep.Close()
+		return nil, fmt.Errorf("epoll raw conn: %w", err)
+	}
 	st := newCounters()
-	return &reader{r: r, epfd: epfd, buf: make([]byte, readBufBytes), stats: st, sink: sink{st: st}}, nil
+	return &reader{r: r, epfd: epfd, ep: ep, raw: raw, buf: make([]byte, readBufBytes), stats: st, sink: sink{st: st}}, nil
 }
 
 // close releases the epoll instance once the reader has stopped.
-func (rd *reader) close() { _ = unix.Close(rd.epfd) }
+func (rd *reader) close() { _ = rd.ep.Close() }
+
+// wake makes a parked loop look at its stop flag.
+func (rd *reader) wake() { _ = rd.ep.SetReadDeadline(time.Now()) }
 
 // add registers connection i. The caller must have set conns[i].ready.
 func (rd *reader) add(i int) error {
@@ -50,20 +75,18 @@ func (rd *reader) add(i int) error {
 	return nil
 }
 
-// loop reads until stop is set. The epoll instance is level-triggered: one
-// read per ready connection per wakeup keeps the connections fair.
+// loop reads until stop is set (and wake called). The epoll instance is
+// level-triggered: one read per ready connection per pass keeps the
+// connections fair.
 func (rd *reader) loop(stop *atomic.Bool) error {
 	events := make([]unix.EpollEvent, 512)
 	for !stop.Load() {
-		n, err := unix.EpollWait(rd.epfd, events, pollTimeoutMs)
+		n, err := rd.wait(events)
 		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				continue // wake: look at stop
 			}
-			return fmt.Errorf("epoll_wait: %w", err)
-		}
-		if n == 0 {
-			continue
+			return err
 		}
 		rd.sink.now = time.Now().UnixNano()
 		rd.sink.recordFrom = rd.r.recordFrom.Load()
@@ -80,6 +103,27 @@ func (rd *reader) loop(stop *atomic.Bool) error {
 		}
 	}
 	return nil
+}
+
+// wait returns the ready events, parking in the runtime poller while there
+// are none.
+func (rd *reader) wait(events []unix.EpollEvent) (int, error) {
+	var n int
+	var werr error
+	err := rd.raw.Read(func(fd uintptr) bool {
+		n, werr = unix.EpollWait(int(fd), events, 0)
+		if errors.Is(werr, unix.EINTR) {
+			n, werr = 0, nil
+		}
+		return n > 0 || werr != nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if werr != nil {
+		return 0, fmt.Errorf("epoll_wait: %w", werr)
+	}
+	return n, nil
 }
 
 // readConn performs one read on connection idx and processes what arrived.

@@ -167,7 +167,7 @@ func (r *run) execute(ctx context.Context) (rep *Report, err error) {
 	var readerWG sync.WaitGroup
 	readerErrs := make([]error, cfg.Readers)
 	defer func() {
-		stop.Store(true)
+		r.stopReaders(&stop)
 		readerWG.Wait()
 		for _, rd := range r.readers {
 			rd.close()
@@ -273,7 +273,7 @@ func (r *run) execute(ctx context.Context) (rep *Report, err error) {
 
 	// Stop the readers now (the deferred stop is then a no-op) so that the
 	// connections' state can be read without racing them.
-	stop.Store(true)
+	r.stopReaders(&stop)
 	readerWG.Wait()
 	r.finalize()
 
@@ -358,5 +358,13 @@ func waitFor(ctx context.Context, d time.Duration) {
 	select {
 	case <-ctx.Done():
 	case <-t.C:
+	}
+}
+
+// stopReaders sets stop and wakes every reader parked waiting for events.
+func (r *run) stopReaders(stop *atomic.Bool) {
+	stop.Store(true)
+	for _, rd := range r.readers {
+		rd.wake()
 	}
 }
