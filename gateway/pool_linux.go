@@ -255,7 +255,7 @@ func (w *wire) tryWrite(b []byte) (int, error) {
 			if e == unix.EINTR {
 				continue
 			}
-			if e != nil {
+			if e != 0 {
 				werr = e
 				break
 			}
@@ -279,15 +279,15 @@ func (w *wire) tryWrite(b []byte) (int, error) {
 // 10,000 writes per event that retake churn (and sysmon's own 20 µs polling,
 // which it keeps up while it retakes) was ~10 % of the gateway's CPU
 // (docs/benchmarks.md, "Latency tail").
-func rawWrite(fd uintptr, b []byte) (int, error) {
+func rawWrite(fd uintptr, b []byte) (int, syscall.Errno) {
 	if len(b) == 0 {
-		return 0, nil
+		return 0, 0
 	}
 	r, _, e := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 	if e != 0 {
 		return 0, e
 	}
-	return int(r), nil
+	return int(r), 0
 }
 
 // runQueue is the workers' FIFO of connections with work.

@@ -110,19 +110,9 @@ func (s *Server) sendState(ctx context.Context, w writer, buf []byte, ss session
 			return pos, buf, w.write(buf)
 		}
 		r := &replay{w: w, buf: buf, pos: pos, multi: multi}
-		if err := s.appendState(r, sts); err != nil {
-			return nil, r.buf, err
-		}
-		lost, err := s.replayGap(ctx, r, sts, ss.snap)
+		lost, err := s.appendStateAndGap(ctx, r, sts, ss.snap)
 		if err != nil {
 			return nil, r.buf, err
-		}
-		switch {
-		case lost.Reason != "":
-			s.metrics.Resets.WithLabelValues(lost.Reason).Inc()
-			r.buf = appendReset(r.buf, r.pos, lost)
-		case !slices.Equal(r.has, r.pos):
-			r.buf = appendPosition(r.buf, r.pos)
 		}
 		if lost.Reason == "" || attempt > 0 {
 			if err := w.write(r.buf); err != nil {
@@ -138,6 +128,28 @@ func (s *Server) sendState(ctx context.Context, w writer, buf []byte, ss session
 		}
 		buf, pos, asked = r.buf, r.pos, true
 	}
+}
+
+// appendStateAndGap appends the states sts, the marker, the events from
+// each state's position to snap, and then a reset for the topics whose
+// gap is trimmed or a position line when the stream moved past the
+// marker. It returns what was lost.
+func (s *Server) appendStateAndGap(ctx context.Context, r *replay, sts []indexedState, snap []streamid.ID) (resumeInfo, error) {
+	if err := s.appendState(r, sts); err != nil {
+		return resumeInfo{}, err
+	}
+	lost, err := s.replayGap(ctx, r, sts, snap)
+	if err != nil {
+		return resumeInfo{}, err
+	}
+	switch {
+	case lost.Reason != "":
+		s.metrics.Resets.WithLabelValues(lost.Reason).Inc()
+		r.buf = appendReset(r.buf, r.pos, lost)
+	case !slices.Equal(r.has, r.pos):
+		r.buf = appendPosition(r.buf, r.pos)
+	}
+	return lost, nil
 }
 
 // indexedState is the state of the stream's topic i.

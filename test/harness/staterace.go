@@ -116,7 +116,7 @@ func (r StateRace) check(t *testing.T, clients []*raceClient, end string, ids []
 	t.Helper()
 	var st struct {
 		Position string
-		Entries  []struct{ ID, Key, Data string }
+		Entries  []stateEntry
 	}
 	Eventually(t, r.Timeout, "GET /api/state at the last event", func() bool {
 		resp, err := http.Get(r.Gateway + "/api/state?topic=" + url.QueryEscape(r.Topic))
@@ -133,25 +133,34 @@ func (r StateRace) check(t *testing.T, clients []*raceClient, end string, ids []
 		t.Fatalf("state has %d keys, want %d", len(st.Entries), r.Keys+1)
 	}
 	for i, c := range clients {
-		if c.err != nil && !errors.Is(c.err, context.Canceled) {
-			t.Errorf("client %d: %v", i, c.err)
-			continue
-		}
-		k := slices.IndexFunc(ids, func(id streamid.ID) bool { return c.from.Less(id) })
-		if k < 0 {
-			k = len(ids)
-		}
-		want := ids[k:]
-		if !slices.Equal(c.live, want) {
-			t.Errorf("client %d: %d events after its marker %s, %d published after it", i, len(c.live), c.from, len(want))
-		}
-		if len(c.board) != len(st.Entries) {
-			t.Errorf("client %d holds %d keys, state %d", i, len(c.board), len(st.Entries))
-		}
-		for _, e := range st.Entries {
-			if got := c.board[e.Key]; got.id.String() != e.ID || got.data != e.Data {
-				t.Errorf("client %d key %s: holds %s %s, state %s %s", i, e.Key, got.id, got.data, e.ID, e.Data)
-			}
+		c.check(t, i, st.Entries, ids)
+	}
+}
+
+// stateEntry is one key of GET /api/state's answer.
+type stateEntry struct{ ID, Key, Data string }
+
+// check compares the client's board with entries, and what it received
+// after its marker with the ids published after it.
+func (c *raceClient) check(t *testing.T, i int, entries []stateEntry, ids []streamid.ID) {
+	t.Helper()
+	if c.err != nil && !errors.Is(c.err, context.Canceled) {
+		t.Errorf("client %d: %v", i, c.err)
+		return
+	}
+	k := slices.IndexFunc(ids, func(id streamid.ID) bool { return c.from.Less(id) })
+	if k < 0 {
+		k = len(ids)
+	}
+	if want := ids[k:]; !slices.Equal(c.live, want) {
+		t.Errorf("client %d: %d events after its marker %s, %d published after it", i, len(c.live), c.from, len(want))
+	}
+	if len(c.board) != len(entries) {
+		t.Errorf("client %d holds %d keys, state %d", i, len(c.board), len(entries))
+	}
+	for _, e := range entries {
+		if got := c.board[e.Key]; got.id.String() != e.ID || got.data != e.Data {
+			t.Errorf("client %d key %s: holds %s %s, state %s %s", i, e.Key, got.id, got.data, e.ID, e.Data)
 		}
 	}
 }
@@ -237,11 +246,17 @@ func (c *raceClient) read(ctx context.Context, hc *http.Client, u string) error 
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("stream: %s", resp.Status)
 	}
+	return c.consume(resp.Body)
+}
+
+// consume applies body's events until it ends or one is wrong; that one
+// closes body, so the run fails now rather than at its timeout.
+func (c *raceClient) consume(body io.ReadCloser) error {
 	var bad error
-	err = ReadEvents(resp.Body, Handler{Event: func(ev Event) {
+	err := ReadEvents(body, Handler{Event: func(ev Event) {
 		if bad == nil {
 			if bad = c.event(ev); bad != nil {
-				resp.Body.Close() // ends ReadEvents: the run fails now, not at its timeout
+				body.Close()
 			}
 		}
 	}})
