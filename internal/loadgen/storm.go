@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -63,7 +63,7 @@ func (c *Config) validateStorm() []error {
 	if _, err := parseGateways(strings.Join(s.URLs, ",")); err != nil {
 		errs = append(errs, fmt.Errorf("storm-url: %w", err))
 	}
-	if s.KillPID <= 1 || s.KillPID == syscall.Getpid() {
+	if s.KillPID <= 1 || s.KillPID == os.Getpid() {
 		add("kill-pid %d: give gateway A's process id", s.KillPID)
 	}
 	if err := CheckLoopbackHostPort(s.RedisAddr); err != nil {
@@ -227,7 +227,7 @@ func (r *run) runStorm(ctx context.Context, jobs chan<- int) {
 	s.armed.Store(true)
 	r.phase.Store(phaseStorm)
 	s.killAt = time.Now()
-	if err := syscall.Kill(s.cfg.KillPID, syscall.SIGKILL); err != nil {
+	if err := killProcess(s.cfg.KillPID); err != nil {
 		s.killErr = fmt.Errorf("kill -9 %d: %w", s.cfg.KillPID, err)
 		return
 	}
@@ -300,4 +300,14 @@ func (r *run) finishStorm(ctx context.Context) {
 	if s.statsErr == nil {
 		s.statsErr = err
 	}
+}
+
+// killProcess kills pid at once (SIGKILL on Unix, TerminateProcess on
+// Windows), as a crash would.
+func killProcess(pid int) error {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return err
+	}
+	return p.Kill()
 }
