@@ -62,7 +62,11 @@ func (d *degraded) checkUp(t *testing.T) {
 		})
 	}
 	s := harness.Subscribe(t, d.gw.URL+streamPath+"?topic=degraded", nil)
-	res := harness.PublishEvent(t, d.pub.URL, "degraded", map[string]int{"n": 1})
+	// Retried on 503 with the same Idempotency-Key, as the contract asks:
+	// after connections were killed, rueidis's pipelined connections (two
+	// on two cores, one picked at random per call) each fail their first
+	// call with EOF, so one accepted publish does not mean the next one is.
+	res := harness.PublishEventRetrying(t, d.pub.URL, "degraded", map[string]int{"n": 1}, upWithin)
 	ev := s.MustNext(t, 10*time.Second)
 	if ev.ID != res.ID || ev.Data != `{"n":1}` {
 		t.Fatalf("stream got id %q data %q, want id %q data {\"n\":1}", ev.ID, ev.Data, res.ID)

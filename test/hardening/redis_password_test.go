@@ -46,6 +46,11 @@ func TestRedisPasswordFileRotation(t *testing.T) {
 	file := writeSecret(t, dir, oldPassword)
 	var logs lockedBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("services' log:\n%s", logs.String())
+		}
+	})
 	sec := redisbroker.Security{PasswordFile: file}
 	pcfg := publisher.ProgramConfig{RedisURL: srv.URL() + "/0", RedisSecurity: sec}
 	pcfg.Logger = log

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -246,6 +247,28 @@ func PublishEvent(t testing.TB, baseURL, topic string, data any) PublishResult {
 		t.Fatalf("publish to %s: %d %s", topic, r.Status, r.Body)
 	}
 	return r
+}
+
+// PublishEventRetrying posts a generic event the way the contract tells a
+// backend to: with an Idempotency-Key, and again with the same key after a
+// 503 (Redis unavailable, e.g. a connection killed under the publisher),
+// until timeout. The key makes a retry of a publish that did land return
+// the same event instead of a second one.
+func PublishEventRetrying(t testing.TB, baseURL, topic string, data any, timeout time.Duration) PublishResult {
+	t.Helper()
+	key := fmt.Sprintf("retrying-%s-%d", topic, time.Now().UnixNano())
+	body := map[string]any{"topic": topic, "data": data}
+	deadline := time.Now().Add(timeout)
+	for {
+		r := Post(t, baseURL+"/v1/events", body, "Idempotency-Key", key)
+		switch {
+		case r.Status == http.StatusAccepted:
+			return r
+		case r.Status != http.StatusServiceUnavailable || time.Now().After(deadline):
+			t.Fatalf("publish to %s: %d %s", topic, r.Status, r.Body)
+		}
+		time.Sleep(10 * time.Millisecond) // a 503 says retry later; bounded by the deadline
+	}
 }
 
 // ErrTimeout is returned by Stream.Next when no event came in time.
