@@ -36,3 +36,23 @@ func TestStateRace(t *testing.T) {
 		Keys: 50, Events: 1000, Clients: 100, Timeout: 2 * waitFor,
 	}.Run(t)
 }
+
+// TestStateContract (issue 14) on the 3-primary cluster with sharded
+// pub/sub: the same rules as on one Redis (harness.StateContract).
+func TestStateContract(t *testing.T) {
+	c := startCluster(t)
+	pcfg := publisher.ProgramConfig{RedisURL: c.URL(), Sharded: true, ShutdownGrace: 5 * time.Second}
+	pcfg.PublishTimeout = waitFor
+	pcfg.History.MaxLen = harness.StateContractMaxLen
+	pcfg.History.State.MaxKeys = harness.StateContractMaxKeys
+	p := harness.StartPublisher(t, pcfg)
+	g := harness.StartGateway(t, gateway.ProgramConfig{
+		Config: gateway.Config{
+			PingInterval: time.Second, SendTimeout: 5 * time.Second, Retry: 100 * time.Millisecond,
+			SubscribeTimeout: 10 * time.Second, StateCacheTTL: time.Nanosecond,
+		},
+		RedisURL: c.URL(), Sharded: true, ShutdownGrace: 5 * time.Second,
+	})
+	harness.WaitHTTP(t, g.URL+"/readyz", http.StatusOK)
+	harness.StateContract{Gateway: g.URL, Publisher: p.URL, Topic: "state:contract", Timeout: waitFor}.Run(t)
+}

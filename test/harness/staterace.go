@@ -114,10 +114,7 @@ func (r StateRace) Run(t *testing.T) {
 // what it received after its marker with every id published after it.
 func (r StateRace) check(t *testing.T, clients []*raceClient, end string, ids []streamid.ID) {
 	t.Helper()
-	var st struct {
-		Position string
-		Entries  []stateEntry
-	}
+	var st stateAnswer
 	Eventually(t, r.Timeout, "GET /api/state at the last event", func() bool {
 		resp, err := http.Get(r.Gateway + "/api/state?topic=" + url.QueryEscape(r.Topic))
 		if err != nil {

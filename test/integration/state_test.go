@@ -27,3 +27,16 @@ func TestStateRace(t *testing.T) {
 		Keys: 50, Events: 1000, Clients: 100, Timeout: 2 * waitFor,
 	}.Run(t)
 }
+
+// TestStateContract (issue 14) on one Redis: bad keys refused with
+// nothing published, a tombstone and the key limit seen by new connects,
+// a trimmed Last-Event-ID reset and followed by the state, GET /api/state
+// and the marker at the same position (harness.StateContract).
+func TestStateContract(t *testing.T) {
+	srv := redistest.Start(t)
+	hist := broker.HistoryConfig{MaxLen: harness.StateContractMaxLen}
+	hist.State.MaxKeys = harness.StateContractMaxKeys
+	p := startPublisher(t, srv, hist)
+	g := startGateway(t, srv, gateway.Config{StateCacheTTL: time.Nanosecond})
+	harness.StateContract{Gateway: g.URL, Publisher: p.URL, Topic: "state:contract", Timeout: waitFor}.Run(t)
+}
