@@ -228,11 +228,7 @@ func (c *Cluster) waitReady(ctx context.Context, replicas int) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", n.Addr(), err)
 			}
-			r, err := Exec(ctx, n.Addr(), "CLUSTER", "SLOTS")
-			if err != nil {
-				return err
-			}
-			slots, err := parseSlots(r)
+			slots, err := slotsAt(ctx, n.Addr())
 			if err != nil {
 				return err
 			}

@@ -65,11 +65,7 @@ func (c *Cluster) KillPrimary(t testing.TB, n *Node) *Node {
 			if err := clusterHealthy(ctx, s.Addr(), 0); err != nil {
 				return err
 			}
-			r, err := Exec(ctx, s.Addr(), "CLUSTER", "SLOTS")
-			if err != nil {
-				return err
-			}
-			view, err := parseSlots(r)
+			view, err := slotsAt(ctx, s.Addr())
 			if err != nil {
 				return err
 			}

@@ -22,12 +22,12 @@ func (c *Cluster) slotTable(ctx context.Context) ([]slotRange, error) {
 		if !n.Alive() {
 			continue
 		}
-		r, err := Exec(ctx, n.Addr(), "CLUSTER", "SLOTS")
+		slots, err := slotsAt(ctx, n.Addr())
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		return parseSlots(r)
+		return slots, nil
 	}
 	return nil, fmt.Errorf("no running node answered CLUSTER SLOTS: %w", errors.Join(errs...))
 }
@@ -117,4 +117,13 @@ func (c *Cluster) Primaries(t testing.TB) []*Node {
 		}
 	}
 	return out
+}
+
+// slotsAt asks the node at addr for its view of the slot table.
+func slotsAt(ctx context.Context, addr string) ([]slotRange, error) {
+	r, err := Exec(ctx, addr, "CLUSTER", "SLOTS")
+	if err != nil {
+		return nil, err
+	}
+	return parseSlots(r)
 }
